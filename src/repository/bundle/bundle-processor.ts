@@ -1,0 +1,171 @@
+import type { Queryable } from '../../db/database.ts';
+import { uuidv7 } from '../../kernel/ids.ts';
+import { badRequest, fail, toOperationOutcomeError } from '../../kernel/outcomes.ts';
+import type { Authorize } from '../router/fhir-request.ts';
+import { preferredReturn } from '../router/respond.ts';
+import { lockCriteria, matchCriteria, multipleMatches } from '../store/conditional.ts';
+import type { FhirRepository } from '../store/fhir-repository.ts';
+import { assertReferencesExist, collectLocalReferences, type LocalReference } from '../store/references.ts';
+import { writeNewResources } from '../store/write-version.ts';
+import { parseEntryRequest, type EntryRequest } from './entry-request.ts';
+import { executeEntry, type EntryResult, entryResponse, errorEntry } from './execute-entry.ts';
+import { rewriteReferences } from './rewrite-references.ts';
+
+/** Processing order inside a transaction (FHIR R4 §3.1.0.11.2). */
+const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
+
+interface Planned {
+  index: number;
+  entry: any;
+  req: EntryRequest;
+  /** Result decided while planning (a conditional create that matched). */
+  decided?: EntryResult;
+}
+
+/**
+ * Batch and transaction Bundles. A transaction is all-or-nothing in one PostgreSQL
+ * transaction: ids are assigned and references rewritten first, new resources are inserted in
+ * bulk, every other entry runs through the repository, and references are checked once at the end.
+ */
+export class BundleProcessor {
+  constructor(
+    private readonly repo: FhirRepository,
+    private readonly maxEntries: number,
+  ) {}
+
+  async process(body: unknown, headers: Record<string, string | undefined>, authorize: Authorize): Promise<string> {
+    const bundle = body as any;
+    if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
+      throw badRequest('POST to the FHIR base takes a batch or transaction Bundle', 'Bundle', 'HIE-BUNDLE-001');
+    }
+    if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
+      throw badRequest(`Bundle.type must be batch or transaction, got "${bundle.type}"`, 'Bundle.type', 'HIE-BUNDLE-002');
+    }
+    const entries: any[] = Array.isArray(bundle.entry) ? bundle.entry : [];
+    if (entries.length > this.maxEntries) {
+      throw fail(413, {
+        code: 'too-costly',
+        diagnostics: `Bundle has ${entries.length} entries; this server takes at most ${this.maxEntries} (HIE_MAX_BUNDLE_ENTRIES)`,
+        hieCode: 'HIE-BUNDLE-005',
+      });
+    }
+    const minimal = preferredReturn(headers['prefer']) === 'minimal';
+    const results =
+      bundle.type === 'transaction'
+        ? await this.transaction(entries, authorize)
+        : await this.batch(entries, authorize);
+    const responseEntries = results.map((r) => entryResponse(r, this.repo.baseUrl, minimal));
+    return `{"resourceType":"Bundle","id":"${uuidv7()}","type":"${bundle.type}-response","entry":[${responseEntries.join(',')}]}`;
+  }
+
+  private async batch(entries: any[], authorize: Authorize): Promise<EntryResult[]> {
+    const results: EntryResult[] = [];
+    for (const [index, entry] of entries.entries()) {
+      try {
+        const req = parseEntryRequest(this.repo.model, entry, index);
+        authorizeEntry(authorize, req);
+        results.push(await this.repo.db.transaction((q) => executeEntry(this.repo, q, req, entry, index, undefined)));
+      } catch (err) {
+        results.push(errorEntry(toOperationOutcomeError(err)));
+      }
+    }
+    return results;
+  }
+
+  private async transaction(entries: any[], authorize: Authorize): Promise<EntryResult[]> {
+    const planned = entries.map((entry, index): Planned => {
+      const req = parseEntryRequest(this.repo.model, entry, index);
+      authorizeEntry(authorize, req);
+      return { index, entry, req };
+    });
+    return this.repo.db.transaction(async (q) => {
+      const fullUrls = await this.assignIds(q, planned);
+      const writes = planned.filter((p) => p.entry.resource && (p.req.method === 'POST' || p.req.method === 'PUT'));
+      await rewriteReferences(q, this.repo.model, writes.map((p) => ({ resource: p.entry.resource, index: p.index })), fullUrls);
+      const deferred: LocalReference[] = [];
+      const results = new Array<EntryResult>(planned.length);
+      const sorted = [...planned].sort((a, b) => ORDER[a.req.method]! - ORDER[b.req.method]! || a.index - b.index);
+      const creates = sorted.filter((p) => p.req.method === 'POST' && !p.decided);
+      await this.createAll(q, creates, results, deferred);
+      for (const p of sorted) {
+        if (results[p.index]) continue;
+        results[p.index] = p.decided ?? (await executeEntry(this.repo, q, p.req, p.entry, p.index, deferred));
+      }
+      await assertReferencesExist(q, deferred);
+      return results;
+    });
+  }
+
+  /**
+   * Gives every POST its id (or the id of the resource its `ifNoneExist` matched) and every
+   * conditional PUT its target, so references between entries can be rewritten before writing.
+   */
+  private async assignIds(q: Queryable, planned: Planned[]): Promise<Map<string, string>> {
+    const map = new Map<string, string>();
+    for (const p of planned) {
+      const { req, entry } = p;
+      let id: string | undefined;
+      if (req.method === 'POST') {
+        if (req.ifNoneExist) {
+          await lockCriteria(q, req.resourceType, req.ifNoneExist);
+          const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.ifNoneExist);
+          if (ids.length > 1) throw multipleMatches(req.resourceType, req.ifNoneExist);
+          if (ids[0]) p.decided = { status: 200, stored: await this.repo.read(req.resourceType, ids[0]) };
+          id = ids[0];
+        }
+        id ??= uuidv7();
+        if (entry.resource && typeof entry.resource === 'object') entry.resource.id = id;
+      } else if (req.method === 'PUT' && req.criteria && !req.id) {
+        await lockCriteria(q, req.resourceType, req.criteria);
+        const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.criteria);
+        if (ids.length > 1) throw multipleMatches(req.resourceType, req.criteria);
+        id = ids[0] ?? uuidv7();
+        req.id = id;
+        req.criteria = undefined;
+        if (entry.resource && typeof entry.resource === 'object') entry.resource.id = id;
+      } else {
+        id = req.id;
+      }
+      if (typeof entry.fullUrl === 'string' && id) map.set(entry.fullUrl, `${req.resourceType}/${id}`);
+    }
+    return map;
+  }
+
+  /** Validates and inserts the transaction's new resources in bulk. */
+  private async createAll(q: Queryable, creates: Planned[], results: EntryResult[], deferred: LocalReference[]) {
+    const resources = creates.map((p) => {
+      const resource = p.entry.resource;
+      if (!resource || resource.resourceType !== p.req.resourceType) {
+        throw badRequest(
+          `Bundle.entry[${p.index}].resource must be a ${p.req.resourceType}`,
+          `Bundle.entry[${p.index}].resource`,
+          'HIE-BUNDLE-006',
+        );
+      }
+      this.repo.validate(resource, `Bundle.entry[${p.index}].resource`);
+      deferred.push(
+        ...collectLocalReferences(this.repo.model, resource, this.repo.baseUrl, `Bundle.entry[${p.index}].resource`),
+      );
+      return resource;
+    });
+    const stored = await writeNewResources(q, this.repo.model, resources, this.repo.baseUrl);
+    creates.forEach((p, n) => (results[p.index] = { status: 201, stored: stored[n]! }));
+  }
+}
+
+function authorizeEntry(authorize: Authorize, req: EntryRequest): void {
+  const interaction =
+    req.method === 'POST'
+      ? 'create'
+      : req.method === 'PUT'
+        ? 'update'
+        : req.method === 'PATCH'
+          ? 'patch'
+          : req.method === 'DELETE'
+            ? 'delete'
+            : req.id
+              ? 'read'
+              : 'search';
+  authorize(req.resourceType, interaction);
+}
+

@@ -1,0 +1,156 @@
+import type { Queryable } from '../../db/database.ts';
+import type { IndexRows } from '../types.ts';
+
+export interface IndexedResource {
+  resourceType: string;
+  id: string;
+  rows: IndexRows;
+}
+
+const TABLES = ['sp_token', 'sp_string', 'sp_date', 'sp_reference', 'sp_number', 'sp_quantity', 'sp_uri'] as const;
+
+/**
+ * Writes the index rows of many resources with one statement per table (arrays bound through
+ * `unnest`), so a 300-resource transaction costs seven inserts, not thousands. `fresh` skips the
+ * delete for ids that cannot have rows yet (new server-assigned ids).
+ */
+export async function replaceIndexRows(
+  q: Queryable,
+  items: IndexedResource[],
+  opts: { fresh?: boolean } = {},
+): Promise<void> {
+  if (items.length === 0) return;
+  if (!opts.fresh) {
+    const byType = new Map<string, string[]>();
+    for (const it of items) {
+      const list = byType.get(it.resourceType);
+      if (list) list.push(it.id);
+      else byType.set(it.resourceType, [it.id]);
+    }
+    for (const [type, ids] of byType) await deleteIndexRows(q, type, ids);
+  }
+  const col = columns(items);
+  if (col.token.t.length > 0) {
+    await q.query(
+      `INSERT INTO sp_token (resource_type, resource_id, code, system, value, text)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+      [col.token.t, col.token.i, col.token.c, col.token.system, col.token.value, col.token.text],
+    );
+  }
+  if (col.string.t.length > 0) {
+    // text[][] cannot be ragged, so each row's grams travel as a JSON array and are unpacked here.
+    await q.query(
+      `INSERT INTO sp_string (resource_type, resource_id, code, norm, exact, grams)
+       SELECT t, i, c, n, e, ARRAY(SELECT jsonb_array_elements_text(g::jsonb))
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(t, i, c, n, e, g)`,
+      [col.string.t, col.string.i, col.string.c, col.string.norm, col.string.exact, col.string.grams],
+    );
+  }
+  if (col.date.t.length > 0) {
+    await q.query(
+      `INSERT INTO sp_date (resource_type, resource_id, code, lo, hi)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])`,
+      [col.date.t, col.date.i, col.date.c, col.date.lo, col.date.hi],
+    );
+  }
+  if (col.reference.t.length > 0) {
+    await q.query(
+      `INSERT INTO sp_reference (resource_type, resource_id, code, target_type, target_id, url)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+      [col.reference.t, col.reference.i, col.reference.c, col.reference.targetType, col.reference.targetId, col.reference.url],
+    );
+  }
+  if (col.number.t.length > 0) {
+    await q.query(
+      `INSERT INTO sp_number (resource_type, resource_id, code, value)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[])`,
+      [col.number.t, col.number.i, col.number.c, col.number.value],
+    );
+  }
+  if (col.quantity.t.length > 0) {
+    await q.query(
+      `INSERT INTO sp_quantity (resource_type, resource_id, code, value, system, unit)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::text[])`,
+      [col.quantity.t, col.quantity.i, col.quantity.c, col.quantity.value, col.quantity.system, col.quantity.unit],
+    );
+  }
+  if (col.uri.t.length > 0) {
+    await q.query(
+      `INSERT INTO sp_uri (resource_type, resource_id, code, value)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+      [col.uri.t, col.uri.i, col.uri.c, col.uri.value],
+    );
+  }
+}
+
+/** Drops every index row of the given resources (deletion, or before rewriting them). */
+export async function deleteIndexRows(q: Queryable, resourceType: string, ids: string[]): Promise<void> {
+  for (const table of TABLES) {
+    await q.query(`DELETE FROM ${table} WHERE resource_type = $1 AND resource_id = ANY($2::text[])`, [resourceType, ids]);
+  }
+}
+
+/** Rows turned column-wise, one array per column, for `unnest`. */
+function columns(items: IndexedResource[]) {
+  const base = () => ({ t: [] as string[], i: [] as string[], c: [] as string[] });
+  const col = {
+    token: { ...base(), system: [] as (string | null)[], value: [] as (string | null)[], text: [] as (string | null)[] },
+    string: { ...base(), norm: [] as string[], exact: [] as string[], grams: [] as string[] },
+    date: { ...base(), lo: [] as string[], hi: [] as string[] },
+    reference: {
+      ...base(),
+      targetType: [] as (string | null)[],
+      targetId: [] as (string | null)[],
+      url: [] as (string | null)[],
+    },
+    number: { ...base(), value: [] as string[] },
+    quantity: { ...base(), value: [] as string[], system: [] as (string | null)[], unit: [] as (string | null)[] },
+    uri: { ...base(), value: [] as string[] },
+  };
+  const key = (target: { t: string[]; i: string[]; c: string[] }, it: IndexedResource, code: string) => {
+    target.t.push(it.resourceType);
+    target.i.push(it.id);
+    target.c.push(code);
+  };
+  for (const it of items) {
+    const r = it.rows;
+    for (const x of r.token) {
+      key(col.token, it, x.code);
+      col.token.system.push(x.system);
+      col.token.value.push(x.value);
+      col.token.text.push(x.text);
+    }
+    for (const x of r.string) {
+      key(col.string, it, x.code);
+      col.string.norm.push(x.norm);
+      col.string.exact.push(x.exact);
+      col.string.grams.push(JSON.stringify(x.grams));
+    }
+    for (const x of r.date) {
+      key(col.date, it, x.code);
+      col.date.lo.push(x.lo);
+      col.date.hi.push(x.hi);
+    }
+    for (const x of r.reference) {
+      key(col.reference, it, x.code);
+      col.reference.targetType.push(x.targetType);
+      col.reference.targetId.push(x.targetId);
+      col.reference.url.push(x.url);
+    }
+    for (const x of r.number) {
+      key(col.number, it, x.code);
+      col.number.value.push(x.value);
+    }
+    for (const x of r.quantity) {
+      key(col.quantity, it, x.code);
+      col.quantity.value.push(x.value);
+      col.quantity.system.push(x.system);
+      col.quantity.unit.push(x.unit);
+    }
+    for (const x of r.uri) {
+      key(col.uri, it, x.code);
+      col.uri.value.push(x.value);
+    }
+  }
+  return col;
+}

@@ -1,0 +1,45 @@
+import type { Queryable } from '../../db/database.ts';
+import { badRequest, fail } from '../../kernel/outcomes.ts';
+import type { FhirModel } from '../fhir-model.ts';
+import { findIds } from '../search/index.ts';
+
+/**
+ * Conditional interactions decide "does a match exist?" and then write. Two requests with the
+ * same criteria must not both see "no match" — HAPI, Microsoft's server and Medplum have all
+ * shipped duplicates here. A unique index cannot express the rule (many institutions' records
+ * legitimately share a national ID), so the criteria themselves are serialised: a
+ * transaction-scoped advisory lock on a hash of the normalised criteria, held until commit.
+ */
+export async function lockCriteria(q: Queryable, resourceType: string, criteria: [string, string][]): Promise<void> {
+  await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [normaliseCriteria(resourceType, criteria)]);
+}
+
+export function normaliseCriteria(resourceType: string, criteria: [string, string][]): string {
+  const sorted = [...criteria].sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)));
+  return `${resourceType}?${sorted.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
+}
+
+/** Parses `identifier=sys|123&active=true` (the part after `?`) into pairs. */
+export function parseCriteria(query: string): [string, string][] {
+  const params = new URLSearchParams(query);
+  const pairs = [...params.entries()];
+  if (pairs.length === 0) throw badRequest('Conditional criteria are empty', undefined, 'HIE-REPO-030');
+  return pairs;
+}
+
+/** Ids matching the criteria (at most two: enough to tell none, one and many apart). */
+export async function matchCriteria(
+  q: Queryable,
+  model: FhirModel,
+  resourceType: string,
+  criteria: [string, string][],
+): Promise<string[]> {
+  return findIds(q, model, resourceType, criteria);
+}
+
+export const multipleMatches = (resourceType: string, criteria: [string, string][]) =>
+  fail(412, {
+    code: 'multiple-matches',
+    diagnostics: `More than one ${resourceType} matches ${normaliseCriteria(resourceType, criteria)}`,
+    hieCode: 'HIE-REPO-031',
+  });

@@ -1,0 +1,54 @@
+import type { Queryable } from '../../db/database.ts';
+import { gone, notFound } from '../../kernel/outcomes.ts';
+import type { StoredResource } from '../types.ts';
+
+interface Row {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: Date;
+  deleted: boolean;
+  json: string | null;
+}
+
+export function toStored(r: Row): StoredResource {
+  return {
+    resourceType: r.resource_type,
+    id: r.id,
+    versionId: r.version_id,
+    lastUpdated: r.last_updated.toISOString(),
+    deleted: r.deleted,
+    json: r.json,
+  };
+}
+
+export const STORED_COLUMNS = 'resource_type, id, version_id, last_updated, deleted, content::text AS json';
+
+/** The current version, deleted or not; undefined when the id was never used. */
+export async function findCurrent(q: Queryable, type: string, id: string, lock = false): Promise<StoredResource | undefined> {
+  const { rows } = await q.query<Row>(
+    `SELECT ${STORED_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [type, id],
+  );
+  return rows[0] ? toStored(rows[0]) : undefined;
+}
+
+/** FHIR read: 404 for an unknown id, 410 for a deleted one. */
+export async function readCurrent(q: Queryable, type: string, id: string): Promise<StoredResource> {
+  const found = await findCurrent(q, type, id);
+  if (!found) throw notFound(`${type}/${id} is not known`);
+  if (found.deleted) throw gone(`${type}/${id} was deleted (version ${found.versionId})`);
+  return found;
+}
+
+/** FHIR vread: the version as it was; 410 when that version is a deletion. */
+export async function readVersion(q: Queryable, type: string, id: string, versionId: number): Promise<StoredResource> {
+  const { rows } = await q.query<Row>(
+    `SELECT ${STORED_COLUMNS} FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+    [type, id, versionId],
+  );
+  if (!rows[0]) throw notFound(`${type}/${id}/_history/${versionId} is not known`);
+  const stored = toStored(rows[0]);
+  if (stored.deleted) throw gone(`${type}/${id} version ${versionId} is a deletion`);
+  return stored;
+}
