@@ -30,64 +30,74 @@ export async function replaceIndexRows(
     for (const [type, ids] of byType) await deleteIndexRows(q, type, ids);
   }
   const col = columns(items);
+  // One statement for all seven tables (data-modifying CTEs): one round trip instead of seven.
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (p: (value: unknown, cast: string) => string) => string) => {
+    parts.push(sql((value, cast) => `$${params.push(value)}::${cast}`));
+  };
   if (col.token.t.length > 0) {
-    await q.query(
+    add((p) =>
       `INSERT INTO sp_token (resource_type, resource_id, code, system, value, text)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
-      [col.token.t, col.token.i, col.token.c, col.token.system, col.token.value, col.token.text],
+       SELECT * FROM unnest(${p(col.token.t, 'text[]')}, ${p(col.token.i, 'text[]')}, ${p(col.token.c, 'text[]')},
+         ${p(col.token.system, 'text[]')}, ${p(col.token.value, 'text[]')}, ${p(col.token.text, 'text[]')})`,
     );
   }
   if (col.string.t.length > 0) {
     // text[][] cannot be ragged, so each row's grams travel as a JSON array and are unpacked here.
-    await q.query(
+    add((p) =>
       `INSERT INTO sp_string (resource_type, resource_id, code, norm, exact, grams)
        SELECT t, i, c, n, e, ARRAY(SELECT jsonb_array_elements_text(g::jsonb))
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(t, i, c, n, e, g)`,
-      [col.string.t, col.string.i, col.string.c, col.string.norm, col.string.exact, col.string.grams],
+         FROM unnest(${p(col.string.t, 'text[]')}, ${p(col.string.i, 'text[]')}, ${p(col.string.c, 'text[]')},
+           ${p(col.string.norm, 'text[]')}, ${p(col.string.exact, 'text[]')}, ${p(col.string.grams, 'text[]')}) AS x(t, i, c, n, e, g)`,
     );
   }
   if (col.date.t.length > 0) {
-    await q.query(
+    add((p) =>
       `INSERT INTO sp_date (resource_type, resource_id, code, lo, hi)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])`,
-      [col.date.t, col.date.i, col.date.c, col.date.lo, col.date.hi],
+       SELECT * FROM unnest(${p(col.date.t, 'text[]')}, ${p(col.date.i, 'text[]')}, ${p(col.date.c, 'text[]')},
+         ${p(col.date.lo, 'timestamptz[]')}, ${p(col.date.hi, 'timestamptz[]')})`,
     );
   }
   if (col.reference.t.length > 0) {
-    await q.query(
+    add((p) =>
       `INSERT INTO sp_reference (resource_type, resource_id, code, target_type, target_id, url)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
-      [col.reference.t, col.reference.i, col.reference.c, col.reference.targetType, col.reference.targetId, col.reference.url],
+       SELECT * FROM unnest(${p(col.reference.t, 'text[]')}, ${p(col.reference.i, 'text[]')}, ${p(col.reference.c, 'text[]')},
+         ${p(col.reference.targetType, 'text[]')}, ${p(col.reference.targetId, 'text[]')}, ${p(col.reference.url, 'text[]')})`,
     );
   }
   if (col.number.t.length > 0) {
-    await q.query(
+    add((p) =>
       `INSERT INTO sp_number (resource_type, resource_id, code, value)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[])`,
-      [col.number.t, col.number.i, col.number.c, col.number.value],
+       SELECT * FROM unnest(${p(col.number.t, 'text[]')}, ${p(col.number.i, 'text[]')}, ${p(col.number.c, 'text[]')},
+         ${p(col.number.value, 'numeric[]')})`,
     );
   }
   if (col.quantity.t.length > 0) {
-    await q.query(
+    add((p) =>
       `INSERT INTO sp_quantity (resource_type, resource_id, code, value, system, unit)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::text[])`,
-      [col.quantity.t, col.quantity.i, col.quantity.c, col.quantity.value, col.quantity.system, col.quantity.unit],
+       SELECT * FROM unnest(${p(col.quantity.t, 'text[]')}, ${p(col.quantity.i, 'text[]')}, ${p(col.quantity.c, 'text[]')},
+         ${p(col.quantity.value, 'numeric[]')}, ${p(col.quantity.system, 'text[]')}, ${p(col.quantity.unit, 'text[]')})`,
     );
   }
   if (col.uri.t.length > 0) {
-    await q.query(
+    add((p) =>
       `INSERT INTO sp_uri (resource_type, resource_id, code, value)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
-      [col.uri.t, col.uri.i, col.uri.c, col.uri.value],
+       SELECT * FROM unnest(${p(col.uri.t, 'text[]')}, ${p(col.uri.i, 'text[]')}, ${p(col.uri.c, 'text[]')},
+         ${p(col.uri.value, 'text[]')})`,
     );
   }
+  if (parts.length === 0) return;
+  const last = parts.pop()!;
+  const sql = parts.length === 0 ? last : `WITH ${parts.map((x, n) => `w${n} AS (${x})`).join(',\n')}\n${last}`;
+  await q.query(sql, params);
 }
 
 /** Drops every index row of the given resources (deletion, or before rewriting them). */
 export async function deleteIndexRows(q: Queryable, resourceType: string, ids: string[]): Promise<void> {
-  for (const table of TABLES) {
-    await q.query(`DELETE FROM ${table} WHERE resource_type = $1 AND resource_id = ANY($2::text[])`, [resourceType, ids]);
-  }
+  const deletes = TABLES.map((t) => `DELETE FROM ${t} WHERE resource_type = $1 AND resource_id = ANY($2::text[])`);
+  const last = deletes.pop()!;
+  await q.query(`WITH ${deletes.map((d, n) => `d${n} AS (${d})`).join(',\n')}\n${last}`, [resourceType, ids]);
 }
 
 /** Rows turned column-wise, one array per column, for `unnest`. */

@@ -116,7 +116,7 @@ function controlParam(
       out.count = parseCount(out, value);
       break;
     case '_sort':
-      out.sort = parseSort(ctx, out.types, value, unknown);
+      out.sort = parseSort(ctx, out.types, value);
       break;
     case '_total':
       if (!TOTAL_MODES.has(value)) throw badRequest(`_total must be none, estimate or accurate`, '_total');
@@ -174,7 +174,6 @@ function parseSort(
   ctx: CriteriaContext,
   types: string[],
   value: string,
-  unknown: (name: string, what?: string) => void,
 ): SortKey[] {
   const keys: SortKey[] = [];
   for (const item of value.split(',')) {
@@ -185,10 +184,9 @@ function parseSort(
       continue;
     }
     const sp = lookupParam(ctx.model, types, code);
-    if (!sp) {
-      unknown(code, 'sort parameter');
-      continue;
-    }
+    // An order the server cannot give must not be silently replaced by another: pages would
+    // look right and be wrong.
+    if (!sp) throw badRequest(`_sort: ${code || '(empty)'} is not a search parameter of ${types.join(', ') || 'any type'}`, '_sort');
     const kind = SORTABLE[sp.type];
     if (!kind) throw badRequest(`_sort: parameter ${code} (${sp.type}) cannot be sorted on`, '_sort');
     keys.push({ kind, code, descending });

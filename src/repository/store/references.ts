@@ -22,6 +22,8 @@ export function collectLocalReferences(
   pathPrefix = String(resource.resourceType),
 ): LocalReference[] {
   const out: LocalReference[] = [];
+  // A stored Bundle (document, message, collection) resolves its references among its own entries.
+  if (resource.resourceType === 'Bundle') return out;
   const base = `${baseUrl}/`;
   const visit = (value: unknown, path: string) => {
     if (Array.isArray(value)) {

@@ -29,7 +29,7 @@ export async function writeVersion(
   const rows = extractIndexRows(model, resource, baseUrl);
   await q.query(
     `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-     VALUES ($1, $2, $3, $4, false, $5, $6::jsonb)
+     VALUES ($1, $2, $3, $4, false, $5, $6::json)
      ON CONFLICT (resource_type, id) DO UPDATE
        SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = false,
            compartments = EXCLUDED.compartments, content = EXCLUDED.content`,
@@ -37,10 +37,11 @@ export async function writeVersion(
   );
   await q.query(
     `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-     VALUES ($1, $2, $3, $4, false, $5, $6::jsonb)`,
+     VALUES ($1, $2, $3, $4, false, $5, $6::json)`,
     [type, id, versionId, lastUpdated, method, json],
   );
-  await replaceIndexRows(q, [{ resourceType: type, id, rows }]);
+  // Nothing to replace when the id is new or its rows went with its deletion.
+  await replaceIndexRows(q, [{ resourceType: type, id, rows }], { fresh: !previous || previous.deleted });
   return { resourceType: type, id, versionId, lastUpdated, deleted: false, json };
 }
 
@@ -96,13 +97,13 @@ export async function writeNewResources(
   }
   await q.query(
     `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-     SELECT t, i, 1, $4, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::jsonb
+     SELECT t, i, 1, $4, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::json
        FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS x(t, i, c, j)`,
     [types, ids, compartments, lastUpdated, jsons],
   );
   await q.query(
     `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-     SELECT t, i, 1, $3, false, 'POST', j::jsonb FROM unnest($1::text[], $2::text[], $4::text[]) AS x(t, i, j)`,
+     SELECT t, i, 1, $3, false, 'POST', j::json FROM unnest($1::text[], $2::text[], $4::text[]) AS x(t, i, j)`,
     [types, ids, lastUpdated, jsons],
   );
   await replaceIndexRows(q, index, { fresh: true });

@@ -2,6 +2,7 @@ import { getDataType, tryGetDataType, type InternalTypeSchema } from '@medplum/c
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { numberText } from '../../kernel/fhir-json.ts';
 import { dateRange } from '../index/date-range.ts';
+import { requiredCodes } from './required-codes.ts';
 
 const DATE_TYPES = new Set(['date', 'dateTime', 'instant']);
 
@@ -30,14 +31,16 @@ function walkTyped(value: unknown, typeName: string, path: string, issues: Opera
   if (!schema) return;
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     if (key === 'resourceType' || key.startsWith('_')) continue;
-    const elementType = typeOfProperty(schema, key);
-    if (!elementType) continue; // unknown properties are the structural validator's to report
+    const property = typeOfProperty(schema, key);
+    if (!property) continue; // unknown properties are the structural validator's to report
+    const elementType = property.code;
     const items = Array.isArray(v) ? v : [v];
     items.forEach((item, i) => {
       const at = Array.isArray(v) ? `${path}.${key}[${i}]` : `${path}.${key}`;
       const range = INTEGER_RANGE[elementType];
       if (range) checkInteger(item, elementType, range, at, issues);
       else if (DATE_TYPES.has(elementType)) checkCalendar(item, elementType, at, issues);
+      else if (elementType === 'code' && property.requiredValueSet) checkCode(item, property.requiredValueSet, at, issues);
       else if (elementType === 'Resource') {
         const rt = (item as { resourceType?: unknown } | null)?.resourceType;
         if (typeof rt === 'string') walkTyped(item, rt, at, issues);
@@ -66,6 +69,19 @@ function checkInteger(
   }
 }
 
+function checkCode(value: unknown, valueSet: string, path: string, issues: OperationOutcomeIssue[]): void {
+  if (typeof value !== 'string') return;
+  const codes = requiredCodes(valueSet);
+  if (!codes || codes.has(value)) return;
+  const shown = codes.size <= 12 ? ` (one of ${[...codes].join(', ')})` : '';
+  issues.push({
+    severity: 'error',
+    code: 'code-invalid',
+    diagnostics: `"${value}" is not in the required value set ${valueSet.split('|')[0]}${shown}`,
+    expression: [path],
+  });
+}
+
 /** Format is the base validator's check; whether the day exists (no 30 February) is ours. */
 function checkCalendar(value: unknown, type: string, path: string, issues: OperationOutcomeIssue[]): void {
   if (typeof value !== 'string' || dateRange(value) !== undefined) return;
@@ -86,17 +102,29 @@ function schemaOf(typeName: string): InternalTypeSchema | undefined {
   return schema;
 }
 
-/** The type code of a property, resolving choice elements (`valueInteger` → `integer`). */
-function typeOfProperty(schema: InternalTypeSchema, key: string): string | undefined {
+interface PropertyType {
+  code: string;
+  /** The value set of a `required` binding, if any. */
+  requiredValueSet?: string;
+}
+
+/** The type of a property, resolving choice elements (`valueInteger` → `integer`). */
+function typeOfProperty(schema: InternalTypeSchema, key: string): PropertyType | undefined {
   const direct = schema.elements[key];
-  if (direct) return direct.type.length === 1 ? direct.type[0]!.code : undefined;
+  if (direct) {
+    if (direct.type.length !== 1) return undefined;
+    const binding = direct.binding;
+    return binding?.strength === 'required' && binding.valueSet
+      ? { code: direct.type[0]!.code, requiredValueSet: binding.valueSet }
+      : { code: direct.type[0]!.code };
+  }
   for (const [name, el] of Object.entries(schema.elements)) {
     if (!name.endsWith('[x]')) continue;
     const prefix = name.slice(0, -3);
     if (!key.startsWith(prefix)) continue;
     const suffix = key.slice(prefix.length);
     const t = el.type.find((t) => t.code.charAt(0).toUpperCase() + t.code.slice(1) === suffix);
-    if (t) return t.code;
+    if (t) return { code: t.code };
   }
   return undefined;
 }

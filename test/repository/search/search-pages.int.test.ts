@@ -197,7 +197,7 @@ describe.each(inject('pgServers'))('search pages on $name', (server) => {
     );
     // jsonb keeps numeric text exactly: make the stored value 1.50 as a sender would have written it.
     await t.db.query(
-      `UPDATE resource SET content = jsonb_set(content, '{valueQuantity,value}', '1.50'::jsonb) WHERE id = 'dec'`,
+      `UPDATE resource SET content = jsonb_set(content::jsonb, '{valueQuantity,value}', '1.50'::jsonb)::json WHERE id = 'dec'`,
     );
     const r = await search(t.db, model, {
       resourceType: 'Observation',

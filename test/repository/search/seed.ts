@@ -56,7 +56,7 @@ export async function seed(
     meta: { ...((resource.meta as object) ?? {}), versionId: '1', lastUpdated },
   };
   await db.query(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated, content) VALUES ($1, $2, 1, $3, $4::jsonb)`,
+    `INSERT INTO resource (resource_type, id, version_id, last_updated, content) VALUES ($1, $2, 1, $3, $4::json)`,
     [type, id, lastUpdated, JSON.stringify(content)],
   );
   for (const r of rows) await insertRow(db, type, id, r);

@@ -52,3 +52,18 @@ describe('validateStructure', () => {
     expect(errorsOf({ resourceType: 'Banana' })[0]?.diagnostics).toMatch(/not an R4 resource type/);
   });
 });
+
+describe('required bindings', () => {
+  it('refuses a code outside its required value set and names the allowed codes', () => {
+    const errors = errorsOf({ resourceType: 'Patient', gender: 'robot' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.expression).toEqual(['Patient.gender']);
+    expect(errors[0]?.diagnostics).toMatch(/administrative-gender.*female/);
+  });
+  it('checks codes in backbone elements and accepts the allowed ones', () => {
+    const contact = (gender: string) => ({ resourceType: 'Patient', contact: [{ name: { text: '王' }, gender }] });
+    expect(errorsOf(contact('unknown'))).toEqual([]);
+    expect(errorsOf(contact('x'))[0]?.expression).toEqual(['Patient.contact[0].gender']);
+    expect(errorsOf({ resourceType: 'Observation', status: 'done', code: { text: 'x' } })[0]?.expression).toEqual(['Observation.status']);
+  });
+});

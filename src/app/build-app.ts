@@ -1,0 +1,110 @@
+import express, { type Express, type Response } from 'express';
+import type { Config } from '../config/load-config.ts';
+import type { Database } from '../db/database.ts';
+import type { Logger } from '../kernel/logger.ts';
+import { BundleProcessor } from '../repository/bundle/bundle-processor.ts';
+import { buildCapabilityStatement } from '../repository/capability-statement.ts';
+import { loadFhirModel } from '../repository/fhir-model.ts';
+import { fhirExpressRouter } from '../repository/http/fhir-express.ts';
+import type { Authorize, Interaction } from '../repository/router/fhir-request.ts';
+import { FhirRouter } from '../repository/router/fhir-router.ts';
+import { FhirRepository } from '../repository/store/fhir-repository.ts';
+import { authenticate } from '../auth/auth-middleware.ts';
+import { requireScope } from '../auth/scopes.ts';
+import { authRoutes, smartConfiguration } from '../auth/smart-configuration.ts';
+import type { AuthContext } from '../auth/verify-token.ts';
+import type { SigningKey } from '../auth/signing-key.ts';
+import type { TokenVerifier } from '../auth/verify-token.ts';
+import { unauthorized } from '../kernel/outcomes.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { healthRoutes } from './http/health-routes.ts';
+import { createMetrics } from './http/metrics.ts';
+
+export interface AppParts {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  signingKey: SigningKey;
+  verifier: TokenVerifier;
+  version: string;
+}
+
+export interface BuiltApp {
+  app: Express;
+  repo: FhirRepository;
+}
+
+const ANONYMOUS = new Set([
+  '/fhir/metadata',
+  '/fhir/.well-known/smart-configuration',
+  '/.well-known/smart-configuration',
+  '/healthz',
+  '/readyz',
+  '/auth/token',
+  // Public keys are public by nature; resource servers fetch them without a token.
+  '/auth/jwks',
+]);
+
+/** Scope letter of each router interaction (SMART v2: c r u d s). */
+const SCOPE_OF: Record<Interaction, 'c' | 'r' | 'u' | 'd' | 's'> = {
+  create: 'c',
+  read: 'r',
+  vread: 'r',
+  history: 'r',
+  operation: 'r',
+  update: 'u',
+  patch: 'u',
+  delete: 'd',
+  search: 's',
+};
+
+/**
+ * The composition root of the HTTP side: every part is built here from config and handed to
+ * the parts that use it, so tests can build their own app on their own database.
+ */
+export function buildApp(parts: AppParts): BuiltApp {
+  const { config, logger, db } = parts;
+  const model = loadFhirModel();
+  const baseUrl = `${config.publicUrl}/fhir`;
+  const repo = new FhirRepository(db, model, baseUrl);
+  const capability = buildCapabilityStatement(model, { publicUrl: config.publicUrl, version: parts.version });
+  const router = new FhirRouter({
+    repo,
+    bundles: new BundleProcessor(repo, config.maxBundleEntries),
+    capabilityStatement: () => capability,
+  });
+  const metrics = createMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(metrics.middleware);
+  app.use(healthRoutes([{ name: 'postgres', check: () => db.ping() }]));
+  const smart = smartConfiguration(config.publicUrl);
+  app.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
+    res.json(smart);
+  });
+  app.use(authRoutes(parts.signingKey));
+  app.use(authenticate(parts.verifier, { anonymous: (req) => ANONYMOUS.has(req.path) }));
+  app.use(metrics.router);
+  app.use(
+    '/fhir',
+    fhirExpressRouter({
+      router,
+      maxBodyBytes: config.maxBodyBytes,
+      baseUrl,
+      authorizeFor: (res) => scopeCheck(res),
+    }),
+  );
+  app.use(errorHandler(logger));
+  return { app, repo };
+}
+
+/** SMART scopes gate every interaction; the care-relationship policy comes on top later. */
+function scopeCheck(res: Response): Authorize {
+  const auth = res.locals.auth as AuthContext | undefined;
+  return (resourceType, interaction) => {
+    // Only /fhir/metadata is anonymous under /fhir, and it never asks; anything else without a token is refused.
+    if (!auth) throw unauthorized('A bearer token is required', 'Bearer realm="county-hie"');
+    requireScope(auth, resourceType ?? '*', SCOPE_OF[interaction]);
+  };
+}

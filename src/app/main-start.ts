@@ -1,0 +1,120 @@
+import type { Server } from 'node:http';
+import { mkdir, readFile } from 'node:fs/promises';
+import { ConfigError, loadConfig } from '../config/load-config.ts';
+import { Database } from '../db/database.ts';
+import { migrate } from '../db/migrate.ts';
+import { createLogger, type Logger } from '../kernel/logger.ts';
+import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
+import { createTokenVerifier } from '../auth/verify-token.ts';
+import { buildApp } from './build-app.ts';
+import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
+import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
+import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts';
+import { createShutdown, flushThenExit } from './shutdown.ts';
+
+/**
+ * `npm start`: the whole system on one process. Every resource registers its cleanup with the
+ * shutdown as soon as it exists, so a failure half-way (or a signal during start-up) still stops
+ * what was started — above all the embedded PostgreSQL, which would otherwise outlive us.
+ */
+export async function main(env: Record<string, string | undefined> = process.env): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`county-hie: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const shutdown = createShutdown({ logger });
+  shutdown.installSignalHandlers();
+  process.on('uncaughtException', (err) => fail(logger, shutdown.run('uncaught exception'), err));
+  process.on('unhandledRejection', (err) => fail(logger, shutdown.run('unhandled rejection'), err));
+
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    // Registered first so that it runs last, after the servers it describes have stopped.
+    shutdown.add('runtime file', () => removeRuntimeFile(config.dataDir));
+
+    let databaseUrl = config.databaseUrl;
+    let postgres = null;
+    if (databaseUrl === undefined) {
+      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
+      shutdown.add('embedded PostgreSQL', pg.stop);
+      databaseUrl = pg.url;
+      postgres = { pid: pg.pid, port: pg.port };
+    }
+    let redisUrl = config.redisUrl;
+    let redis = null;
+    if (redisUrl === undefined) {
+      // Nothing in this process uses Redis yet; the worker (a separate process) finds it through runtime.json.
+      const r = await startEmbeddedRedis({ dataDir: config.dataDir, logger });
+      shutdown.add('embedded Redis', r.stop);
+      redisUrl = r.url;
+      redis = { pid: r.pid, port: r.port };
+    }
+
+    const db = new Database(databaseUrl, { logger, applicationName: 'county-hie-gateway' });
+    shutdown.add('database pool', () => db.close());
+    const applied = await migrate(db);
+    if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
+
+    const signingKey = await loadOrCreateSigningKey(config.dataDir);
+    const verifier = createTokenVerifier({
+      publicUrl: config.publicUrl,
+      signingKey,
+      trustedIssuers: config.trustedIssuers,
+    });
+    const { app } = buildApp({ config, logger, db, signingKey, verifier, version: await packageVersion() });
+    const server = await listen(app, config.port);
+    shutdown.setServer(server);
+
+    const fhirUrl = `${config.publicUrl}/fhir`;
+    await writeRuntimeFile(config.dataDir, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      publicUrl: config.publicUrl,
+      fhirUrl,
+      port: config.port,
+      mllpPort: config.mllpPort,
+      databaseUrl,
+      redisUrl,
+      demoIssuer: config.demoIssuer,
+      postgres,
+      redis,
+    });
+    // The hint must work as typed: name the data folder when it is not the default one.
+    const envPrefix = env.HIE_DATA_DIR?.trim() ? `HIE_DATA_DIR=${config.dataDir} ` : '';
+    const hint = config.demoIssuer ? ` — get a token with: ${envPrefix}npx hie token admin` : '';
+    logger.info({ fhirUrl, dataDir: config.dataDir }, `County HIE is running at ${fhirUrl}${hint}`);
+  } catch (err) {
+    fail(logger, shutdown.run('start-up failed'), err);
+  }
+}
+
+/** Logs the cause, lets the shutdown stop what started, exits 1. */
+function fail(logger: Logger, stopping: Promise<void>, err: unknown): void {
+  logger.fatal(
+    { err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) },
+    'County HIE stopped on an error',
+  );
+  void stopping.then(() => flushThenExit(logger, 1));
+}
+
+function listen(app: import('express').Express, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? '0.0.0';
+}

@@ -1,0 +1,104 @@
+import type { Server } from 'node:http';
+import type { Logger } from '../kernel/logger.ts';
+
+export interface Shutdown {
+  /** A cleanup step; steps run in reverse order of registration: last started, first stopped. */
+  add(name: string, step: () => Promise<void>): void;
+  /** The HTTP server: it stops accepting and drains before any step runs. */
+  setServer(server: Server): void;
+  /** Drains and runs every step once (later calls get the same promise). Errors are logged, not thrown. */
+  run(reason: string): Promise<void>;
+  /** SIGINT/SIGTERM/SIGHUP → run, then exit 0; a second signal exits at once with 1. */
+  installSignalHandlers(): void;
+}
+
+export interface ShutdownOptions {
+  logger: Logger;
+  /** How long in-flight requests may take before their connections are cut. */
+  drainMs?: number;
+  exit?: (code: number) => void;
+}
+
+export function createShutdown(opts: ShutdownOptions): Shutdown {
+  const { logger } = opts;
+  const drainMs = opts.drainMs ?? 10_000;
+  const exit = opts.exit ?? ((code: number) => process.exit(code));
+  const steps: { name: string; step: () => Promise<void> }[] = [];
+  let server: Server | undefined;
+  let running: Promise<void> | undefined;
+
+  const run = (reason: string): Promise<void> => {
+    running ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      if (server) await drain(server, drainMs, logger);
+      for (const { name, step } of [...steps].reverse()) {
+        try {
+          await step();
+        } catch (err) {
+          // Keep going: a pool that fails to close must not leave PostgreSQL running.
+          logger.error({ err: (err as Error).message, step: name }, 'shutdown step failed');
+        }
+      }
+      logger.info('shutdown complete');
+    })();
+    return running;
+  };
+
+  return {
+    add: (name, step) => void steps.push({ name, step }),
+    setServer: (s) => void (server = s),
+    run,
+    installSignalHandlers: () => {
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (running) {
+          logger.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+          flushThenExit(logger, 1, exit);
+          return;
+        }
+        void run(signal).then(() => flushThenExit(logger, 0, exit));
+      };
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+    },
+  };
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish (idle keep-alive sockets close at once), and
+ * after `ms` cuts whatever is still open so a slow client cannot hold the shutdown.
+ */
+async function drain(server: Server, ms: number, logger: Logger): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), ms);
+  });
+  if ((await Promise.race([closed, late])) === 'late') {
+    logger.warn({ afterMs: ms }, 'requests still open after the drain period: closing their connections');
+    server.closeAllConnections();
+    await closed;
+  }
+  clearTimeout(timer);
+}
+
+/** pino writes asynchronously; flush so the last lines (why we stopped) are not lost. */
+export function flushThenExit(
+  logger: Logger,
+  code: number,
+  exit: (code: number) => void = (c) => process.exit(c),
+): void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    exit(code);
+  };
+  // A destination that never answers must not keep the process alive.
+  setTimeout(once, 1_000).unref();
+  try {
+    logger.flush(once);
+  } catch {
+    once();
+  }
+}
