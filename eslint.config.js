@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['node_modules/**', '.data/**', 'coverage/**', 'dist/**']),
+  globalIgnores(['node_modules/**', '.data/**', 'coverage/**', 'dist/**', '.scratch-*/**', '.bench-data/**']),
   eslint.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -22,7 +22,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   {
     name: 'DATABASE_URL',
     defaultText: 'unset → embedded PostgreSQL',
-    description: 'PostgreSQL connection string (15 to 18). Unset: an embedded PostgreSQL 18 in the data folder.',
+    description:
+      'PostgreSQL connection string (15 to 18). Unset: an embedded PostgreSQL 18 in the data folder.',
   },
   {
     name: 'REDIS_URL',
@@ -32,7 +33,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   {
     name: 'HIE_PUBLIC_URL',
     defaultText: 'http://localhost:$PORT',
-    description: 'The URL clients use; token `iss`, `aud` (`+ /fhir`) and every absolute link derive from it.',
+    description:
+      'The URL clients use; token `iss`, `aud` (`+ /fhir`) and every absolute link derive from it.',
   },
   {
     name: 'HIE_CANONICAL_BASE',
@@ -53,7 +55,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   {
     name: 'HIE_DEMO_ISSUER',
     defaultText: 'auto',
-    description: '`on`, `off`, or `auto` (on only with the embedded database): the local issuer behind `hie token`.',
+    description:
+      '`on`, `off`, or `auto` (on only with the embedded database): the local issuer behind `hie token`.',
   },
   {
     name: 'HIE_MAX_BODY_BYTES',
@@ -84,6 +87,7 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   {
     name: 'HIE_LOG_LEVEL',
     defaultText: 'info',
-    description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`; logs are JSON lines on stderr.',
+    description:
+      '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`; logs are JSON lines on stderr.',
   },
 ];

@@ -13,7 +13,10 @@ export interface Queryable {
 export class Database implements Queryable {
   readonly pool: pg.Pool;
 
-  constructor(connectionString: string, opts: { max?: number; logger?: Logger; applicationName?: string } = {}) {
+  constructor(
+    connectionString: string,
+    opts: { max?: number; logger?: Logger; applicationName?: string } = {},
+  ) {
     this.pool = new pg.Pool({
       connectionString,
       max: opts.max ?? 10,
@@ -58,7 +61,20 @@ export class Database implements Queryable {
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (!e) return false;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) {
+  if (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '08001',
+      '08003',
+    ].includes(e.code ?? '')
+  ) {
     return true;
   }
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(

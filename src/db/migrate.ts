@@ -19,7 +19,9 @@ export async function migrate(db: Database): Promise<string[]> {
     await client.query(
       'CREATE TABLE IF NOT EXISTS hie_migration (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const done = new Set((await client.query('SELECT version FROM hie_migration')).rows.map((r) => r.version));
+    const done = new Set(
+      (await client.query('SELECT version FROM hie_migration')).rows.map((r) => r.version),
+    );
     const applied: string[] = [];
     for (const file of files) {
       const version = Number(file.slice(0, 3));

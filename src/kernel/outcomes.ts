@@ -52,12 +52,21 @@ export class OperationOutcomeError extends Error {
 }
 
 /** Builds an error with a single issue; the common case. */
-export function fail(status: number, input: IssueInput, headers?: Record<string, string>): OperationOutcomeError {
+export function fail(
+  status: number,
+  input: IssueInput,
+  headers?: Record<string, string>,
+): OperationOutcomeError {
   return new OperationOutcomeError(status, outcome(issue(input)), headers);
 }
 
 export const badRequest = (diagnostics: string, expression?: string, hieCode?: string) =>
-  fail(400, { code: 'invalid', diagnostics, ...(expression ? { expression } : {}), ...(hieCode ? { hieCode } : {}) });
+  fail(400, {
+    code: 'invalid',
+    diagnostics,
+    ...(expression ? { expression } : {}),
+    ...(hieCode ? { hieCode } : {}),
+  });
 
 export const unprocessable = (diagnostics: string, expression?: string, hieCode?: string) =>
   fail(422, {
@@ -80,7 +89,8 @@ export const unauthorized = (diagnostics: string, wwwAuthenticate: string) =>
 
 export const forbidden = (diagnostics: string) => fail(403, { code: 'forbidden', diagnostics });
 
-export const notSupported = (diagnostics: string, status = 400) => fail(status, { code: 'not-supported', diagnostics });
+export const notSupported = (diagnostics: string, status = 400) =>
+  fail(status, { code: 'not-supported', diagnostics });
 
 /** True when any issue is an error or fatal. */
 export function hasErrors(o: OperationOutcome): boolean {

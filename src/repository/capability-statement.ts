@@ -20,9 +20,17 @@ export function buildCapabilityStatement(model: FhirModel, opts: CapabilityOptio
     const resource: CapabilityStatementRestResource = {
       type: type as CapabilityStatementRestResource['type'],
       profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
-      interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map(
-        (code) => ({ code: code as 'read' }),
-      ),
+      interaction: [
+        'read',
+        'vread',
+        'update',
+        'patch',
+        'delete',
+        'history-instance',
+        'history-type',
+        'create',
+        'search-type',
+      ].map((code) => ({ code: code as 'read' })),
       versioning: 'versioned-update',
       readHistory: true,
       updateCreate: true,
@@ -63,7 +71,12 @@ export function buildCapabilityStatement(model: FhirModel, opts: CapabilityOptio
           cors: false,
           service: [
             {
-              coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }],
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                  code: 'SMART-on-FHIR',
+                },
+              ],
             },
           ],
           extension: [
@@ -74,7 +87,12 @@ export function buildCapabilityStatement(model: FhirModel, opts: CapabilityOptio
           ],
         },
         resource: resources,
-        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        interaction: [
+          { code: 'transaction' },
+          { code: 'batch' },
+          { code: 'search-system' },
+          { code: 'history-system' },
+        ],
         operation: (opts.operations ?? [])
           .filter((o) => !o.resourceType)
           .map((o) => ({ name: o.name, definition: o.definition })),

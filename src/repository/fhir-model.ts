@@ -38,7 +38,12 @@ export function loadFhirModel(): FhirModel {
   const resourceTypes = new Set<string>();
   for (const e of resources.entry ?? []) {
     const sd = e.resource as StructureDefinition;
-    if (sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract && !NOT_R4.has(sd.name)) {
+    if (
+      sd.resourceType === 'StructureDefinition' &&
+      sd.kind === 'resource' &&
+      !sd.abstract &&
+      !NOT_R4.has(sd.name)
+    ) {
       resourceTypes.add(sd.type);
     }
   }
@@ -59,7 +64,8 @@ export function loadFhirModel(): FhirModel {
     }
   }
 
-  const compartment = (readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition).resource ?? [];
+  const compartment =
+    (readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition).resource ?? [];
   const compartmentParams = new Map<string, string[]>();
   for (const r of compartment) if (r.param) compartmentParams.set(r.code, r.param);
 

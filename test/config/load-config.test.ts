@@ -33,7 +33,11 @@ describe('loadConfig', () => {
     ['PORT', '70000', /PORT: expected a number from 0 to 65535/],
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL: expected a postgres: or postgresql: URL/],
     ['HIE_CONSENT_DEFAULT', 'maybe', /HIE_CONSENT_DEFAULT: expected one of permit, deny/],
-    ['HIE_TRUSTED_ISSUERS', '[{"issuer":"a","jwksUri":"b","audience":"c","algorithms":["HS256"]}]', /not an asymmetric/],
+    [
+      'HIE_TRUSTED_ISSUERS',
+      '[{"issuer":"a","jwksUri":"b","audience":"c","algorithms":["HS256"]}]',
+      /not an asymmetric/,
+    ],
     ['HIE_PUBLIC_URL', 'not a url', /HIE_PUBLIC_URL: not a URL/],
   ])('refuses %s=%s naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

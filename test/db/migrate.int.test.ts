@@ -12,7 +12,9 @@ describe.each(inject('pgServers'))('migrations on $name', (server) => {
   it('creates the repository tables once and is a no-op the second time', async () => {
     const first = await migrate(t.db);
     expect(first).toContain('001-repository.sql');
-    const { rows } = await t.db.query("SELECT to_regclass('public.resource') AS r, to_regclass('public.sp_token') AS t");
+    const { rows } = await t.db.query(
+      "SELECT to_regclass('public.resource') AS r, to_regclass('public.sp_token') AS t",
+    );
     expect(rows[0]).toEqual({ r: 'resource', t: 'sp_token' });
     expect(await migrate(t.db)).toEqual([]);
   });

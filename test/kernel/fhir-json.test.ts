@@ -14,7 +14,8 @@ function rejection(text: string): OperationOutcomeError {
 
 describe('FHIR JSON', () => {
   it('keeps the exact text of decimals and large integers through a round trip', () => {
-    const text = '{"resourceType":"Observation","valueQuantity":{"value":1.50},"n":12345678901234567890,"e":1e2,"ok":2.5}';
+    const text =
+      '{"resourceType":"Observation","valueQuantity":{"value":1.50},"n":12345678901234567890,"e":1e2,"ok":2.5}';
     const parsed = parseFhirJson(text);
     expect(stringifyFhirJson(parsed)).toBe(text);
     expect(toPlainNumbers(parsed)).toMatchObject({ valueQuantity: { value: 1.5 }, e: 100, ok: 2.5 });

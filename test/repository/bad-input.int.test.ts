@@ -12,7 +12,11 @@ describe('bad input to the repository', () => {
       method: 'POST',
       body,
       ...init,
-      headers: { Authorization: `Bearer ${app.adminToken}`, 'Content-Type': 'application/fhir+json', ...(init.headers ?? {}) },
+      headers: {
+        Authorization: `Bearer ${app.adminToken}`,
+        'Content-Type': 'application/fhir+json',
+        ...(init.headers ?? {}),
+      },
     });
   const expectOutcome = async (res: Response, status: number, pattern?: RegExp): Promise<any> => {
     expect(res.status).toBe(status);
@@ -23,7 +27,10 @@ describe('bad input to the repository', () => {
   };
 
   beforeAll(async () => {
-    app = await startTestApp(inject('pgServers')[0]!, { HIE_MAX_BODY_BYTES: String(2 * 1024 * 1024), HIE_MAX_BUNDLE_ENTRIES: '1000' });
+    app = await startTestApp(inject('pgServers')[0]!, {
+      HIE_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+      HIE_MAX_BUNDLE_ENTRIES: '1000',
+    });
   });
   afterAll(async () => app?.close());
 
@@ -37,12 +44,19 @@ describe('bad input to the repository', () => {
   });
 
   it('an id in the body that disagrees with the URL → 400', async () => {
-    await expectOutcome(await send('/Patient/a1', '{"resourceType":"Patient","id":"b2"}', { method: 'PUT' }), 400, /does not match/);
+    await expectOutcome(
+      await send('/Patient/a1', '{"resourceType":"Patient","id":"b2"}', { method: 'PUT' }),
+      400,
+      /does not match/,
+    );
   });
 
   it('an unknown type → 404, also for search', async () => {
     await expectOutcome(await send('/Foo', '{"resourceType":"Foo"}'), 404, /Unknown resource type/);
-    await expectOutcome(await fetch(`${app.fhirUrl}/Foo`, { headers: { Authorization: `Bearer ${app.adminToken}` } }), 404);
+    await expectOutcome(
+      await fetch(`${app.fhirUrl}/Foo`, { headers: { Authorization: `Bearer ${app.adminToken}` } }),
+      404,
+    );
   });
 
   it('a body over the limit → 413', async () => {
@@ -74,7 +88,10 @@ describe('bad input to the repository', () => {
   });
 
   it('an integer beyond 32 bits → 4xx naming the element', async () => {
-    const res = await send('/Patient', '{"resourceType":"Patient","multipleBirthInteger":12345678901234567890}');
+    const res = await send(
+      '/Patient',
+      '{"resourceType":"Patient","multipleBirthInteger":12345678901234567890}',
+    );
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(JSON.stringify(await res.json())).toMatch(/multipleBirthInteger/);
@@ -85,8 +102,12 @@ describe('bad input to the repository', () => {
   });
 
   it('XML → 415; _format=xml → 406', async () => {
-    expect((await send('/Patient', '<Patient/>', { headers: { 'Content-Type': 'application/fhir+xml' } })).status).toBe(415);
-    const res = await fetch(`${app.fhirUrl}/Patient?_format=xml`, { headers: { Authorization: `Bearer ${app.adminToken}` } });
+    expect(
+      (await send('/Patient', '<Patient/>', { headers: { 'Content-Type': 'application/fhir+xml' } })).status,
+    ).toBe(415);
+    const res = await fetch(`${app.fhirUrl}/Patient?_format=xml`, {
+      headers: { Authorization: `Bearer ${app.adminToken}` },
+    });
     expect(res.status).toBe(406);
   });
 
@@ -98,7 +119,9 @@ describe('bad input to the repository', () => {
     ['_sort=;DROP TABLE resource', 400],
     ['_count=-1', 400],
   ])('injection attempt %s is a plain value or a 400, never a 500', async (query, status) => {
-    const res = await fetch(`${app.fhirUrl}/Patient?${query}`, { headers: { Authorization: `Bearer ${app.adminToken}` } });
+    const res = await fetch(`${app.fhirUrl}/Patient?${query}`, {
+      headers: { Authorization: `Bearer ${app.adminToken}` },
+    });
     expect(res.status).toBe(status);
     const { rows } = await app.database.db.query("SELECT to_regclass('public.resource') AS t");
     expect(rows[0].t).toBe('resource');

@@ -27,7 +27,11 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
   const raw = (path: string, init: RequestInit = {}) =>
     fetch(`${app.fhirUrl}${path}`, {
       ...init,
-      headers: { Authorization: `Bearer ${app.adminToken}`, 'Content-Type': 'application/fhir+json', ...(init.headers ?? {}) },
+      headers: {
+        Authorization: `Bearer ${app.adminToken}`,
+        'Content-Type': 'application/fhir+json',
+        ...(init.headers ?? {}),
+      },
     });
 
   beforeAll(async () => {
@@ -52,7 +56,11 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
     const read: any = await fhir.read({ resourceType: 'Patient', id: created.id });
     expect(read).toEqual(created);
 
-    const updated: any = await fhir.update({ resourceType: 'Patient', id: created.id, body: { ...read, gender: 'male' } });
+    const updated: any = await fhir.update({
+      resourceType: 'Patient',
+      id: created.id,
+      body: { ...read, gender: 'male' },
+    });
     expect(updated.meta.versionId).toBe('2');
     const v1: any = await fhir.vread({ resourceType: 'Patient', id: created.id, version: '1' });
     expect(v1.gender).toBe('female');
@@ -75,7 +83,11 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
   });
 
   it('answers with ETag, Last-Modified and Location, and honours Prefer: return', async () => {
-    const minimal = await raw('/Patient', { method: 'POST', body: JSON.stringify(patient('李')), headers: { Prefer: 'return=minimal' } });
+    const minimal = await raw('/Patient', {
+      method: 'POST',
+      body: JSON.stringify(patient('李')),
+      headers: { Prefer: 'return=minimal' },
+    });
     expect(minimal.status).toBe(201);
     expect(await minimal.text()).toBe('');
     const location = minimal.headers.get('location')!;
@@ -83,12 +95,19 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
     expect(minimal.headers.get('etag')).toBe('W/"1"');
     expect(minimal.headers.get('last-modified')).toMatch(/GMT$/);
 
-    const oo = await raw('/Patient', { method: 'POST', body: JSON.stringify(patient('张')), headers: { Prefer: 'return=OperationOutcome' } });
+    const oo = await raw('/Patient', {
+      method: 'POST',
+      body: JSON.stringify(patient('张')),
+      headers: { Prefer: 'return=OperationOutcome' },
+    });
     expect(((await oo.json()) as any).resourceType).toBe('OperationOutcome');
   });
 
   it('updates as create with a client id, and refuses a stale If-Match with 412', async () => {
-    const made = await raw('/Patient/client-chosen-1', { method: 'PUT', body: JSON.stringify({ ...patient('赵'), id: 'client-chosen-1' }) });
+    const made = await raw('/Patient/client-chosen-1', {
+      method: 'PUT',
+      body: JSON.stringify({ ...patient('赵'), id: 'client-chosen-1' }),
+    });
     expect(made.status).toBe(201);
     const stale = await raw('/Patient/client-chosen-1', {
       method: 'PUT',
@@ -108,7 +127,11 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
   it('lets exactly one of two concurrent If-Match updates win', async () => {
     const p: any = await fhir.create({ resourceType: 'Patient', body: patient('钱') });
     const attempt = (gender: string) =>
-      raw(`/Patient/${p.id}`, { method: 'PUT', body: JSON.stringify({ ...p, gender }), headers: { 'If-Match': 'W/"1"' } });
+      raw(`/Patient/${p.id}`, {
+        method: 'PUT',
+        body: JSON.stringify({ ...p, gender }),
+        headers: { 'If-Match': 'W/"1"' },
+      });
     const statuses = (await Promise.all([attempt('male'), attempt('other')])).map((r) => r.status).sort();
     expect(statuses).toEqual([200, 412]);
   });
@@ -117,26 +140,42 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
     const body = JSON.stringify(patient('孙', { identifier: [{ system: 'urn:test:mrn', value: 'M-16' }] }));
     const answers = await Promise.all(
       Array.from({ length: 16 }, () =>
-        raw('/Patient', { method: 'POST', body, headers: { 'If-None-Exist': 'identifier=urn:test:mrn|M-16' } }),
+        raw('/Patient', {
+          method: 'POST',
+          body,
+          headers: { 'If-None-Exist': 'identifier=urn:test:mrn|M-16' },
+        }),
       ),
     );
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(15);
-    const found: any = await fhir.search({ resourceType: 'Patient', searchParams: { identifier: 'urn:test:mrn|M-16' } });
+    const found: any = await fhir.search({
+      resourceType: 'Patient',
+      searchParams: { identifier: 'urn:test:mrn|M-16' },
+    });
     expect(found.entry).toHaveLength(1);
   });
 
   it('updates and deletes conditionally by identifier', async () => {
     const body = patient('周', { identifier: [{ system: 'urn:test:mrn', value: 'C-1' }] });
-    const first = await raw('/Patient?identifier=urn:test:mrn|C-1', { method: 'PUT', body: JSON.stringify(body) });
+    const first = await raw('/Patient?identifier=urn:test:mrn|C-1', {
+      method: 'PUT',
+      body: JSON.stringify(body),
+    });
     expect(first.status).toBe(201);
-    const second = await raw('/Patient?identifier=urn:test:mrn|C-1', { method: 'PUT', body: JSON.stringify({ ...body, active: false }) });
+    const second = await raw('/Patient?identifier=urn:test:mrn|C-1', {
+      method: 'PUT',
+      body: JSON.stringify({ ...body, active: false }),
+    });
     expect(second.status).toBe(200);
     expect(((await second.json()) as any).meta.versionId).toBe('2');
     const del = await raw('/Patient?identifier=urn:test:mrn|C-1', { method: 'DELETE' });
     expect(del.status).toBe(200);
-    const after: any = await fhir.search({ resourceType: 'Patient', searchParams: { identifier: 'urn:test:mrn|C-1' } });
+    const after: any = await fhir.search({
+      resourceType: 'Patient',
+      searchParams: { identifier: 'urn:test:mrn|C-1' },
+    });
     expect(after.entry ?? []).toHaveLength(0);
   });
 
@@ -147,7 +186,12 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
       entry: [
         {
           fullUrl: 'urn:uuid:0b0b0b0b-0000-4000-8000-000000000001',
-          resource: { resourceType: 'Observation', status: 'final', code: { text: 'BP' }, subject: { reference: 'urn:uuid:0b0b0b0b-0000-4000-8000-000000000002' } },
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'BP' },
+            subject: { reference: 'urn:uuid:0b0b0b0b-0000-4000-8000-000000000002' },
+          },
           request: { method: 'POST', url: 'Observation' },
         },
         {
@@ -167,20 +211,29 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
   });
 
   it('rolls back a whole transaction when one entry fails', async () => {
-    const before: any = await fhir.search({ resourceType: 'Patient', searchParams: { family: '郑', _summary: 'count' } });
+    const before: any = await fhir.search({
+      resourceType: 'Patient',
+      searchParams: { family: '郑', _summary: 'count' },
+    });
     const bundle = {
       resourceType: 'Bundle',
       type: 'transaction',
       entry: [
         { resource: patient('郑'), request: { method: 'POST', url: 'Patient' } },
-        { resource: { resourceType: 'Patient', gender: 'robot' }, request: { method: 'POST', url: 'Patient' } },
+        {
+          resource: { resourceType: 'Patient', gender: 'robot' },
+          request: { method: 'POST', url: 'Patient' },
+        },
       ],
     };
     const res = await raw('', { method: 'POST', body: JSON.stringify(bundle) });
     expect(res.status).toBe(422);
     const oo: any = await res.json();
     expect(oo.issue[0].expression[0]).toMatch(/^Bundle\.entry\[1\]\.resource/);
-    const after: any = await fhir.search({ resourceType: 'Patient', searchParams: { family: '郑', _summary: 'count' } });
+    const after: any = await fhir.search({
+      resourceType: 'Patient',
+      searchParams: { family: '郑', _summary: 'count' },
+    });
     expect(after.total).toBe(before.total);
   });
 
@@ -202,7 +255,12 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
   it('refuses a reference to a resource this server does not have', async () => {
     const res = await raw('/Observation', {
       method: 'POST',
-      body: JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/nobody' } }),
+      body: JSON.stringify({
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: 'Patient/nobody' },
+      }),
     });
     expect(res.status).toBe(422);
     expect(((await res.json()) as any).issue[0].expression).toEqual(['Observation.subject']);

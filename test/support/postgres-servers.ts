@@ -17,7 +17,10 @@ export interface TestPgServer {
  * joins when it answers and accepts the `postgres` role (`HIE_TEST_SYSTEM_PG_URL` overrides).
  * Set `HIE_TEST_PG=embedded` or `=system` to run on one of them only.
  */
-export async function startTestPostgresServers(): Promise<{ servers: TestPgServer[]; stop(): Promise<void> }> {
+export async function startTestPostgresServers(): Promise<{
+  servers: TestPgServer[];
+  stop(): Promise<void>;
+}> {
   const which = process.env.HIE_TEST_PG ?? 'all';
   const servers: TestPgServer[] = [];
   let embedded: { stop(): Promise<void> } | undefined;
@@ -29,8 +32,12 @@ export async function startTestPostgresServers(): Promise<{ servers: TestPgServe
   if (which !== 'embedded') {
     const system = await findSystemPostgres();
     if (system) servers.push(system);
-    else if (which === 'system') throw new Error('HIE_TEST_PG=system but no PostgreSQL answers on 127.0.0.1:5432');
-    else console.warn('[test] no PostgreSQL on 127.0.0.1:5432: the suite runs on the embedded PostgreSQL 18 only');
+    else if (which === 'system')
+      throw new Error('HIE_TEST_PG=system but no PostgreSQL answers on 127.0.0.1:5432');
+    else
+      console.warn(
+        '[test] no PostgreSQL on 127.0.0.1:5432: the suite runs on the embedded PostgreSQL 18 only',
+      );
   }
   return { servers, stop: async () => embedded?.stop() };
 }
@@ -50,7 +57,16 @@ async function startEmbedded(): Promise<{ server: TestPgServer; stop(): Promise<
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'],
     // Tests may trade durability for speed; the product's embedded server never does.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ],
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -75,7 +91,9 @@ async function findSystemPostgres(): Promise<TestPgServer | undefined> {
     const { rows } = await client.query("SELECT current_setting('server_version_num')::int / 10000 AS major");
     return { name: `pg${rows[0].major}-system`, adminUrl: url };
   } catch (err) {
-    console.warn(`[test] PostgreSQL at ${u.host} refused the test role (${(err as Error).message}); skipping it`);
+    console.warn(
+      `[test] PostgreSQL at ${u.host} refused the test role (${(err as Error).message}); skipping it`,
+    );
     return undefined;
   } finally {
     await client.end().catch(() => undefined);

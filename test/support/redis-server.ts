@@ -9,20 +9,29 @@ import { freePort, portAnswers } from './free-port.ts';
  * never flush), else a `redis-server` of our own on a free port. `HIE_TEST_REDIS_URL` overrides.
  */
 export async function startTestRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.HIE_TEST_REDIS_URL) return { url: process.env.HIE_TEST_REDIS_URL, stop: async () => undefined };
+  if (process.env.HIE_TEST_REDIS_URL)
+    return { url: process.env.HIE_TEST_REDIS_URL, stop: async () => undefined };
   if (await portAnswers(6379)) return { url: 'redis://127.0.0.1:6379', stop: async () => undefined };
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-test-redis-'));
   const port = await freePort();
   let child: ChildProcess;
   try {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
   } catch {
-    throw new Error('redis-server is not installed: apt-get install -y redis-server (or set HIE_TEST_REDIS_URL)');
+    throw new Error(
+      'redis-server is not installed: apt-get install -y redis-server (or set HIE_TEST_REDIS_URL)',
+    );
   }
   await new Promise<void>((resolve, reject) => {
-    child.once('error', () => reject(new Error('redis-server is not installed: apt-get install -y redis-server')));
+    child.once('error', () =>
+      reject(new Error('redis-server is not installed: apt-get install -y redis-server')),
+    );
     const started = Date.now();
     const poll = async () => {
       if (await portAnswers(port)) return resolve();

@@ -15,6 +15,8 @@ const root =
 export function sharedFixture(relative: string): string | undefined {
   const full = path.join(root, relative);
   if (existsSync(full)) return full;
-  console.warn(`[test] skipped: shared fixture ${relative} not found under ${root} (set HIE_SHARED_FIXTURES)`);
+  console.warn(
+    `[test] skipped: shared fixture ${relative} not found under ${root} (set HIE_SHARED_FIXTURES)`,
+  );
   return undefined;
 }

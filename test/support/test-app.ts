@@ -32,10 +32,22 @@ export async function startTestApp(server: TestPgServer, env: Record<string, str
   const database = await createTestDatabase(server);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hie-test-data-'));
   const port = await freePort();
-  const config = loadConfig({ PORT: String(port), HIE_DATA_DIR: dataDir, DATABASE_URL: database.url, ...env });
+  const config = loadConfig({
+    PORT: String(port),
+    HIE_DATA_DIR: dataDir,
+    DATABASE_URL: database.url,
+    ...env,
+  });
   const signingKey = await loadOrCreateSigningKey(dataDir);
   const verifier = createTokenVerifier({ publicUrl: config.publicUrl, signingKey, trustedIssuers: [] });
-  const { app, repo } = buildApp({ config, logger: silentLogger(), db: database.db, signingKey, verifier, version: 'test' });
+  const { app, repo } = buildApp({
+    config,
+    logger: silentLogger(),
+    db: database.db,
+    signingKey,
+    verifier,
+    version: 'test',
+  });
   const http: Server = await new Promise((resolve) => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
   });

@@ -12,7 +12,10 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database of its own on the given server, for one test file. */
-export async function createTestDatabase(server: TestPgServer, opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  server: TestPgServer,
+  opts: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const name = `hie_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: server.adminUrl });
   await admin.connect();

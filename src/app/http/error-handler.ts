@@ -36,7 +36,11 @@ function toOutcomeError(err: any): OperationOutcomeError {
   if (isConnectionError(err)) {
     return fail(
       503,
-      { severity: 'fatal', code: 'transient', diagnostics: 'The repository database is unavailable; retry later' },
+      {
+        severity: 'fatal',
+        code: 'transient',
+        diagnostics: 'The repository database is unavailable; retry later',
+      },
       { 'Retry-After': '5' },
     );
   }

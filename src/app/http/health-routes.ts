@@ -10,7 +10,10 @@ export interface ReadinessCheck {
  * JSON body naming each check so an operator sees which one is down (readiness).
  * `extra` lets later stages report progress (the demo load) while not ready.
  */
-export function healthRoutes(checks: ReadinessCheck[], extra?: () => Promise<{ ready: boolean; detail: unknown }>): Router {
+export function healthRoutes(
+  checks: ReadinessCheck[],
+  extra?: () => Promise<{ ready: boolean; detail: unknown }>,
+): Router {
   const r = express.Router();
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -31,7 +34,11 @@ export function healthRoutes(checks: ReadinessCheck[], extra?: () => Promise<{ r
     );
     const more = extra ? await extra() : undefined;
     if (more && !more.ready) ready = false;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', checks: results, ...(more ? { detail: more.detail } : {}) });
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not-ready',
+      checks: results,
+      ...(more ? { detail: more.detail } : {}),
+    });
   });
   return r;
 }

@@ -24,7 +24,9 @@ export function createMetrics(): AppMetrics {
   });
   const middleware: RequestHandler = (req, res, next) => {
     const end = duration.startTimer();
-    res.on('finish', () => end({ route: routeFamily(req.path), method: req.method, status: String(res.statusCode) }));
+    res.on('finish', () =>
+      end({ route: routeFamily(req.path), method: req.method, status: String(res.statusCode) }),
+    );
     next();
   };
   const router = express.Router();
@@ -38,6 +40,9 @@ export function createMetrics(): AppMetrics {
 /** `/fhir/Patient/123` → `fhir:Patient`; keeps labels few and free of identifiers. */
 function routeFamily(path: string): string {
   const [first, second] = path.split('/').filter(Boolean);
-  if (first === 'fhir') return second && /^[A-Z][A-Za-z]+$/.test(second) ? `fhir:${second}` : `fhir:${second?.startsWith('$') ? second : 'system'}`;
+  if (first === 'fhir')
+    return second && /^[A-Z][A-Za-z]+$/.test(second)
+      ? `fhir:${second}`
+      : `fhir:${second?.startsWith('$') ? second : 'system'}`;
   return first ?? 'root';
 }

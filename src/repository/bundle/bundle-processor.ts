@@ -33,13 +33,25 @@ export class BundleProcessor {
     private readonly maxEntries: number,
   ) {}
 
-  async process(body: unknown, headers: Record<string, string | undefined>, authorize: Authorize): Promise<string> {
+  async process(
+    body: unknown,
+    headers: Record<string, string | undefined>,
+    authorize: Authorize,
+  ): Promise<string> {
     const bundle = body as any;
     if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
-      throw badRequest('POST to the FHIR base takes a batch or transaction Bundle', 'Bundle', 'HIE-BUNDLE-001');
+      throw badRequest(
+        'POST to the FHIR base takes a batch or transaction Bundle',
+        'Bundle',
+        'HIE-BUNDLE-001',
+      );
     }
     if (bundle.type !== 'batch' && bundle.type !== 'transaction') {
-      throw badRequest(`Bundle.type must be batch or transaction, got "${bundle.type}"`, 'Bundle.type', 'HIE-BUNDLE-002');
+      throw badRequest(
+        `Bundle.type must be batch or transaction, got "${bundle.type}"`,
+        'Bundle.type',
+        'HIE-BUNDLE-002',
+      );
     }
     const entries: any[] = Array.isArray(bundle.entry) ? bundle.entry : [];
     if (entries.length > this.maxEntries) {
@@ -64,7 +76,9 @@ export class BundleProcessor {
       try {
         const req = parseEntryRequest(this.repo.model, entry, index);
         authorizeEntry(authorize, req);
-        results.push(await this.repo.db.transaction((q) => executeEntry(this.repo, q, req, entry, index, undefined)));
+        results.push(
+          await this.repo.db.transaction((q) => executeEntry(this.repo, q, req, entry, index, undefined)),
+        );
       } catch (err) {
         results.push(errorEntry(toOperationOutcomeError(err)));
       }
@@ -80,11 +94,20 @@ export class BundleProcessor {
     });
     return this.repo.db.transaction(async (q) => {
       const fullUrls = await this.assignIds(q, planned);
-      const writes = planned.filter((p) => p.entry.resource && (p.req.method === 'POST' || p.req.method === 'PUT'));
-      await rewriteReferences(q, this.repo.model, writes.map((p) => ({ resource: p.entry.resource, index: p.index })), fullUrls);
+      const writes = planned.filter(
+        (p) => p.entry.resource && (p.req.method === 'POST' || p.req.method === 'PUT'),
+      );
+      await rewriteReferences(
+        q,
+        this.repo.model,
+        writes.map((p) => ({ resource: p.entry.resource, index: p.index })),
+        fullUrls,
+      );
       const deferred: LocalReference[] = [];
       const results = new Array<EntryResult>(planned.length);
-      const sorted = [...planned].sort((a, b) => ORDER[a.req.method]! - ORDER[b.req.method]! || a.index - b.index);
+      const sorted = [...planned].sort(
+        (a, b) => ORDER[a.req.method]! - ORDER[b.req.method]! || a.index - b.index,
+      );
       const creates = sorted.filter((p) => p.req.method === 'POST' && !p.decided);
       await this.createAll(q, creates, results, deferred);
       for (const p of sorted) {
@@ -132,7 +155,12 @@ export class BundleProcessor {
   }
 
   /** Validates and inserts the transaction's new resources in bulk. */
-  private async createAll(q: Queryable, creates: Planned[], results: EntryResult[], deferred: LocalReference[]) {
+  private async createAll(
+    q: Queryable,
+    creates: Planned[],
+    results: EntryResult[],
+    deferred: LocalReference[],
+  ) {
     const resources = creates.map((p) => {
       const resource = p.entry.resource;
       if (!resource || resource.resourceType !== p.req.resourceType) {
@@ -144,7 +172,12 @@ export class BundleProcessor {
       }
       this.repo.validate(resource, `Bundle.entry[${p.index}].resource`);
       deferred.push(
-        ...collectLocalReferences(this.repo.model, resource, this.repo.baseUrl, `Bundle.entry[${p.index}].resource`),
+        ...collectLocalReferences(
+          this.repo.model,
+          resource,
+          this.repo.baseUrl,
+          `Bundle.entry[${p.index}].resource`,
+        ),
       );
       return resource;
     });
@@ -168,4 +201,3 @@ function authorizeEntry(authorize: Authorize, req: EntryRequest): void {
               : 'search';
   authorize(req.resourceType, interaction);
 }
-

@@ -20,12 +20,18 @@ export function parseEntryRequest(model: FhirModel, entry: any, index: number): 
   const where = `Bundle.entry[${index}].request`;
   const req = entry?.request;
   if (!req || typeof req !== 'object') throw badRequest(`${where} is missing`, where, 'HIE-BUNDLE-003');
-  if (!METHODS.has(req.method)) throw badRequest(`${where}.method must be one of ${[...METHODS].join(', ')}`, `${where}.method`);
-  if (typeof req.url !== 'string' || req.url === '') throw badRequest(`${where}.url is missing`, `${where}.url`);
+  if (!METHODS.has(req.method))
+    throw badRequest(`${where}.method must be one of ${[...METHODS].join(', ')}`, `${where}.method`);
+  if (typeof req.url !== 'string' || req.url === '')
+    throw badRequest(`${where}.url is missing`, `${where}.url`);
   const [path, query] = splitUrl(req.url);
   const [resourceType, id, ...rest] = path.split('/');
   if (!resourceType || !model.isResourceType(resourceType) || rest.length > 0) {
-    throw badRequest(`${where}.url "${req.url}" does not name a resource type or instance`, `${where}.url`, 'HIE-BUNDLE-004');
+    throw badRequest(
+      `${where}.url "${req.url}" does not name a resource type or instance`,
+      `${where}.url`,
+      'HIE-BUNDLE-004',
+    );
   }
   const out: EntryRequest = { method: req.method, resourceType };
   if (id) out.id = id;

@@ -37,9 +37,15 @@ export async function executeEntry(
       return repo.create(requireBody(resource, req, index), req.ifNoneExist, opts);
     case 'PUT':
       if (req.id) return repo.update(req.resourceType, req.id, requireBody(resource, req, index), opts);
-      return repo.conditionalUpdate(req.resourceType, req.criteria ?? [], requireBody(resource, req, index), opts);
+      return repo.conditionalUpdate(
+        req.resourceType,
+        req.criteria ?? [],
+        requireBody(resource, req, index),
+        opts,
+      );
     case 'PATCH':
-      if (!req.id) throw badRequest(`Bundle.entry[${index}]: PATCH needs Type/id`, `Bundle.entry[${index}].request.url`);
+      if (!req.id)
+        throw badRequest(`Bundle.entry[${index}]: PATCH needs Type/id`, `Bundle.entry[${index}].request.url`);
       return repo.patch(req.resourceType, req.id, patchBody(resource, index), opts);
     case 'DELETE':
       if (req.id) {
@@ -79,7 +85,10 @@ function patchBody(resource: any, index: number): unknown {
     try {
       return JSON.parse(Buffer.from(resource.data, 'base64').toString('utf8'));
     } catch {
-      throw badRequest(`Bundle.entry[${index}]: the Binary does not hold JSON`, `Bundle.entry[${index}].resource.data`);
+      throw badRequest(
+        `Bundle.entry[${index}]: the Binary does not hold JSON`,
+        `Bundle.entry[${index}].resource.data`,
+      );
     }
   }
   throw badRequest(

@@ -44,15 +44,27 @@ function collect(value: unknown, out: { holder: Record<string, unknown>; ref: st
   }
 }
 
-async function resolveConditional(q: Queryable, model: FhirModel, ref: string, index: number): Promise<string> {
+async function resolveConditional(
+  q: Queryable,
+  model: FhirModel,
+  ref: string,
+  index: number,
+): Promise<string> {
   const type = ref.slice(0, ref.indexOf('?'));
   if (!model.isResourceType(type)) {
-    throw unprocessable(`Conditional reference "${ref}" names an unknown type`, `Bundle.entry[${index}].resource`);
+    throw unprocessable(
+      `Conditional reference "${ref}" names an unknown type`,
+      `Bundle.entry[${index}].resource`,
+    );
   }
   const criteria = [...new URLSearchParams(ref.slice(type.length + 1)).entries()];
   const ids = await findIds(q, model, type, criteria);
   if (ids.length === 0) {
-    throw unprocessable(`Conditional reference "${ref}" matches no resource`, `Bundle.entry[${index}].resource`, 'HIE-BUNDLE-010');
+    throw unprocessable(
+      `Conditional reference "${ref}" matches no resource`,
+      `Bundle.entry[${index}].resource`,
+      'HIE-BUNDLE-010',
+    );
   }
   if (ids.length > 1) {
     throw fail(412, {

@@ -38,7 +38,8 @@ function toFhirRequest(req: Request, baseUrl: string): FhirRequest {
   checkFormat(query.find(([k]) => k === '_format')?.[1], req.headers.accept);
   const path = req.path.split('/').filter(Boolean).map(decodeURIComponent);
   const headers: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
   const fhirReq: FhirRequest = {
     method: req.method,
     path,
@@ -70,14 +71,21 @@ function decodeUtf8(body: Buffer): string {
 
 function checkContentType(type: string): void {
   if (type === '' || /^application\/(fhir\+json|json|json-patch\+json)\b/.test(type)) return;
-  if (/xml/.test(type)) throw fail(415, { code: 'not-supported', diagnostics: 'This server speaks FHIR JSON only, not XML' });
-  throw fail(415, { code: 'not-supported', diagnostics: `Content-Type "${type}" is not supported; use application/fhir+json` });
+  if (/xml/.test(type))
+    throw fail(415, { code: 'not-supported', diagnostics: 'This server speaks FHIR JSON only, not XML' });
+  throw fail(415, {
+    code: 'not-supported',
+    diagnostics: `Content-Type "${type}" is not supported; use application/fhir+json`,
+  });
 }
 
 function checkFormat(format: string | undefined, accept: string | undefined): void {
   const f = (format ?? '').toLowerCase();
   if (f && !/^(json|application\/(fhir\+)?json)$/.test(f)) {
-    throw fail(406, { code: 'not-supported', diagnostics: `_format=${format} is not supported; this server speaks JSON only` });
+    throw fail(406, {
+      code: 'not-supported',
+      diagnostics: `_format=${format} is not supported; this server speaks JSON only`,
+    });
   }
   if (!f && accept && /xml/i.test(accept) && !/json|\*\/\*/i.test(accept)) {
     throw fail(406, { code: 'not-supported', diagnostics: 'This server answers in FHIR JSON only' });

@@ -6,7 +6,9 @@
  */
 export function dateRange(value: string): { lo: string; hi: string } | undefined {
   const m =
-    /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(value);
+    /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/.exec(
+      value,
+    );
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, tz] = m;
   const year = Number(y);

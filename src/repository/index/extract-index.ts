@@ -18,8 +18,21 @@ const MAX_INDEXED_CHARS = 600;
  * the Patients whose compartment holds it. `baseUrl` lets absolute references to this server
  * index like relative ones.
  */
-export function extractIndexRows(model: FhirModel, resource: Record<string, any>, baseUrl?: string): IndexRows {
-  const rows: IndexRows = { token: [], string: [], date: [], reference: [], number: [], quantity: [], uri: [], compartments: [] };
+export function extractIndexRows(
+  model: FhirModel,
+  resource: Record<string, any>,
+  baseUrl?: string,
+): IndexRows {
+  const rows: IndexRows = {
+    token: [],
+    string: [],
+    date: [],
+    reference: [],
+    number: [],
+    quantity: [],
+    uri: [],
+    compartments: [],
+  };
   const type = resource.resourceType as string;
   const input = [toTypedValue(resource)];
   for (const p of compiledParams(model, type)) {
@@ -36,7 +49,13 @@ export function extractIndexRows(model: FhirModel, resource: Record<string, any>
   return dedupe(rows);
 }
 
-function addValue(rows: IndexRows, code: string, kind: string, v: TypedValue, baseUrl: string | undefined): void {
+function addValue(
+  rows: IndexRows,
+  code: string,
+  kind: string,
+  v: TypedValue,
+  baseUrl: string | undefined,
+): void {
   const value = v.value as any;
   if (value === undefined || value === null) return;
   switch (kind) {
@@ -66,7 +85,8 @@ function addToken(rows: IndexRows, code: string, type: string, value: any): void
     const sys = typeof system === 'string' ? system : null;
     const val = typeof v === 'string' ? cut(v) : typeof v === 'boolean' ? String(v) : null;
     const txt = typeof text === 'string' ? cut(text) : null;
-    if (sys !== null || val !== null || txt !== null) rows.token.push({ code, system: sys, value: val, text: txt });
+    if (sys !== null || val !== null || txt !== null)
+      rows.token.push({ code, system: sys, value: val, text: txt });
   };
   switch (type) {
     case 'CodeableConcept': {
@@ -91,9 +111,23 @@ function addStrings(rows: IndexRows, code: string, type: string, value: any): vo
   const texts: unknown[] = [];
   if (typeof value === 'string') texts.push(value);
   else if (type === 'HumanName') {
-    texts.push(value.text, value.family, ...(value.given ?? []), ...(value.prefix ?? []), ...(value.suffix ?? []));
+    texts.push(
+      value.text,
+      value.family,
+      ...(value.given ?? []),
+      ...(value.prefix ?? []),
+      ...(value.suffix ?? []),
+    );
   } else if (type === 'Address') {
-    texts.push(value.text, ...(value.line ?? []), value.city, value.district, value.state, value.postalCode, value.country);
+    texts.push(
+      value.text,
+      ...(value.line ?? []),
+      value.city,
+      value.district,
+      value.state,
+      value.postalCode,
+      value.country,
+    );
   }
   for (const t of texts) {
     if (typeof t !== 'string' || t.trim() === '') continue;
@@ -120,7 +154,8 @@ function addDate(rows: IndexRows, code: string, type: string, value: any): void 
   if (type === 'Period') {
     const lo = typeof value.start === 'string' ? dateRange(value.start)?.lo : undefined;
     const hi = typeof value.end === 'string' ? dateRange(value.end)?.hi : undefined;
-    if (lo !== undefined || hi !== undefined) rows.date.push({ code, lo: lo ?? '-infinity', hi: hi ?? 'infinity' });
+    if (lo !== undefined || hi !== undefined)
+      rows.date.push({ code, lo: lo ?? '-infinity', hi: hi ?? 'infinity' });
     return;
   }
   if (type === 'Timing') {
@@ -128,7 +163,13 @@ function addDate(rows: IndexRows, code: string, type: string, value: any): void 
   }
 }
 
-function addReference(rows: IndexRows, code: string, type: string, value: any, baseUrl: string | undefined): void {
+function addReference(
+  rows: IndexRows,
+  code: string,
+  type: string,
+  value: any,
+  baseUrl: string | undefined,
+): void {
   if (typeof value === 'string') {
     // canonical / uri parameters of kind reference
     rows.reference.push({ code, targetType: null, targetId: null, url: cut(value) });
@@ -139,7 +180,8 @@ function addReference(rows: IndexRows, code: string, type: string, value: any, b
     const ref = value.reference as string;
     const local = localTarget(ref, baseUrl);
     if (local) rows.reference.push({ code, targetType: local.type, targetId: local.id, url: null });
-    else if (!ref.startsWith('#')) rows.reference.push({ code, targetType: null, targetId: null, url: cut(ref) });
+    else if (!ref.startsWith('#'))
+      rows.reference.push({ code, targetType: null, targetId: null, url: cut(ref) });
   }
   const ident = value.identifier;
   if (ident && (typeof ident.value === 'string' || typeof ident.system === 'string')) {
@@ -162,7 +204,8 @@ function addQuantity(rows: IndexRows, code: string, value: any): void {
   const n = numberText(value.value);
   if (n === undefined) return;
   const system = typeof value.system === 'string' ? value.system : null;
-  const unitCode = typeof value.code === 'string' ? value.code : typeof value.currency === 'string' ? value.currency : null;
+  const unitCode =
+    typeof value.code === 'string' ? value.code : typeof value.currency === 'string' ? value.currency : null;
   const unitText = typeof value.unit === 'string' ? value.unit : null;
   rows.quantity.push({ code, value: n, system, unit: unitCode ?? unitText });
   // `5.4||mmHg` (no system) may name the human unit rather than the code: index both spellings.
@@ -172,7 +215,12 @@ function addQuantity(rows: IndexRows, code: string, value: any): void {
 }
 
 /** Patients whose compartment holds the resource (R4 CompartmentDefinition `patient`). */
-function compartmentsOf(model: FhirModel, type: string, resource: Record<string, any>, rows: IndexRows): string[] {
+function compartmentsOf(
+  model: FhirModel,
+  type: string,
+  resource: Record<string, any>,
+  rows: IndexRows,
+): string[] {
   if (type === 'Patient') return typeof resource.id === 'string' ? [resource.id] : [];
   const params = new Set(model.patientCompartmentParams(type));
   if (params.size === 0) return [];

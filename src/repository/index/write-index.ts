@@ -7,7 +7,15 @@ export interface IndexedResource {
   rows: IndexRows;
 }
 
-const TABLES = ['sp_token', 'sp_string', 'sp_date', 'sp_reference', 'sp_number', 'sp_quantity', 'sp_uri'] as const;
+const TABLES = [
+  'sp_token',
+  'sp_string',
+  'sp_date',
+  'sp_reference',
+  'sp_number',
+  'sp_quantity',
+  'sp_uri',
+] as const;
 
 /**
  * Writes the index rows of many resources with one statement per table (arrays bound through
@@ -37,65 +45,75 @@ export async function replaceIndexRows(
     parts.push(sql((value, cast) => `$${params.push(value)}::${cast}`));
   };
   if (col.token.t.length > 0) {
-    add((p) =>
-      `INSERT INTO sp_token (resource_type, resource_id, code, system, value, text)
+    add(
+      (p) =>
+        `INSERT INTO sp_token (resource_type, resource_id, code, system, value, text)
        SELECT * FROM unnest(${p(col.token.t, 'text[]')}, ${p(col.token.i, 'text[]')}, ${p(col.token.c, 'text[]')},
          ${p(col.token.system, 'text[]')}, ${p(col.token.value, 'text[]')}, ${p(col.token.text, 'text[]')})`,
     );
   }
   if (col.string.t.length > 0) {
     // text[][] cannot be ragged, so each row's grams travel as a JSON array and are unpacked here.
-    add((p) =>
-      `INSERT INTO sp_string (resource_type, resource_id, code, norm, exact, grams)
+    add(
+      (p) =>
+        `INSERT INTO sp_string (resource_type, resource_id, code, norm, exact, grams)
        SELECT t, i, c, n, e, ARRAY(SELECT jsonb_array_elements_text(g::jsonb))
          FROM unnest(${p(col.string.t, 'text[]')}, ${p(col.string.i, 'text[]')}, ${p(col.string.c, 'text[]')},
            ${p(col.string.norm, 'text[]')}, ${p(col.string.exact, 'text[]')}, ${p(col.string.grams, 'text[]')}) AS x(t, i, c, n, e, g)`,
     );
   }
   if (col.date.t.length > 0) {
-    add((p) =>
-      `INSERT INTO sp_date (resource_type, resource_id, code, lo, hi)
+    add(
+      (p) =>
+        `INSERT INTO sp_date (resource_type, resource_id, code, lo, hi)
        SELECT * FROM unnest(${p(col.date.t, 'text[]')}, ${p(col.date.i, 'text[]')}, ${p(col.date.c, 'text[]')},
          ${p(col.date.lo, 'timestamptz[]')}, ${p(col.date.hi, 'timestamptz[]')})`,
     );
   }
   if (col.reference.t.length > 0) {
-    add((p) =>
-      `INSERT INTO sp_reference (resource_type, resource_id, code, target_type, target_id, url)
+    add(
+      (p) =>
+        `INSERT INTO sp_reference (resource_type, resource_id, code, target_type, target_id, url)
        SELECT * FROM unnest(${p(col.reference.t, 'text[]')}, ${p(col.reference.i, 'text[]')}, ${p(col.reference.c, 'text[]')},
          ${p(col.reference.targetType, 'text[]')}, ${p(col.reference.targetId, 'text[]')}, ${p(col.reference.url, 'text[]')})`,
     );
   }
   if (col.number.t.length > 0) {
-    add((p) =>
-      `INSERT INTO sp_number (resource_type, resource_id, code, value)
+    add(
+      (p) =>
+        `INSERT INTO sp_number (resource_type, resource_id, code, value)
        SELECT * FROM unnest(${p(col.number.t, 'text[]')}, ${p(col.number.i, 'text[]')}, ${p(col.number.c, 'text[]')},
          ${p(col.number.value, 'numeric[]')})`,
     );
   }
   if (col.quantity.t.length > 0) {
-    add((p) =>
-      `INSERT INTO sp_quantity (resource_type, resource_id, code, value, system, unit)
+    add(
+      (p) =>
+        `INSERT INTO sp_quantity (resource_type, resource_id, code, value, system, unit)
        SELECT * FROM unnest(${p(col.quantity.t, 'text[]')}, ${p(col.quantity.i, 'text[]')}, ${p(col.quantity.c, 'text[]')},
          ${p(col.quantity.value, 'numeric[]')}, ${p(col.quantity.system, 'text[]')}, ${p(col.quantity.unit, 'text[]')})`,
     );
   }
   if (col.uri.t.length > 0) {
-    add((p) =>
-      `INSERT INTO sp_uri (resource_type, resource_id, code, value)
+    add(
+      (p) =>
+        `INSERT INTO sp_uri (resource_type, resource_id, code, value)
        SELECT * FROM unnest(${p(col.uri.t, 'text[]')}, ${p(col.uri.i, 'text[]')}, ${p(col.uri.c, 'text[]')},
          ${p(col.uri.value, 'text[]')})`,
     );
   }
   if (parts.length === 0) return;
   const last = parts.pop()!;
-  const sql = parts.length === 0 ? last : `WITH ${parts.map((x, n) => `w${n} AS (${x})`).join(',\n')}\n${last}`;
+  const sql =
+    parts.length === 0 ? last : `WITH ${parts.map((x, n) => `w${n} AS (${x})`).join(',\n')}\n${last}`;
   await q.query(sql, params);
 }
 
 /** Drops every index row of the given resources (deletion, or before rewriting them). */
 export async function deleteIndexRows(q: Queryable, resourceType: string, ids: string[]): Promise<void> {
-  const deletes = TABLES.map((t) => `DELETE FROM ${t} WHERE resource_type = $1 AND resource_id = ANY($2::text[])`);
+  const deletes = TABLES.map(
+    (t) => `DELETE FROM ${t} WHERE resource_type = $1 AND resource_id = ANY($2::text[])`,
+  );
   const last = deletes.pop()!;
   await q.query(`WITH ${deletes.map((d, n) => `d${n} AS (${d})`).join(',\n')}\n${last}`, [resourceType, ids]);
 }
@@ -104,7 +122,12 @@ export async function deleteIndexRows(q: Queryable, resourceType: string, ids: s
 function columns(items: IndexedResource[]) {
   const base = () => ({ t: [] as string[], i: [] as string[], c: [] as string[] });
   const col = {
-    token: { ...base(), system: [] as (string | null)[], value: [] as (string | null)[], text: [] as (string | null)[] },
+    token: {
+      ...base(),
+      system: [] as (string | null)[],
+      value: [] as (string | null)[],
+      text: [] as (string | null)[],
+    },
     string: { ...base(), norm: [] as string[], exact: [] as string[], grams: [] as string[] },
     date: { ...base(), lo: [] as string[], hi: [] as string[] },
     reference: {
@@ -114,7 +137,12 @@ function columns(items: IndexedResource[]) {
       url: [] as (string | null)[],
     },
     number: { ...base(), value: [] as string[] },
-    quantity: { ...base(), value: [] as string[], system: [] as (string | null)[], unit: [] as (string | null)[] },
+    quantity: {
+      ...base(),
+      value: [] as string[],
+      system: [] as (string | null)[],
+      unit: [] as (string | null)[],
+    },
     uri: { ...base(), value: [] as string[] },
   };
   const key = (target: { t: string[]; i: string[]; c: string[] }, it: IndexedResource, code: string) => {

@@ -24,7 +24,8 @@ export interface FhirResponse {
 }
 
 /** An interaction the router is about to perform, for the access check (SMART scopes, policy). */
-export type Interaction = 'create' | 'read' | 'vread' | 'update' | 'patch' | 'delete' | 'history' | 'search' | 'operation';
+export type Interaction =
+  'create' | 'read' | 'vread' | 'update' | 'patch' | 'delete' | 'history' | 'search' | 'operation';
 
 /**
  * Called before every interaction; throws an OperationOutcomeError (401/403) to refuse.

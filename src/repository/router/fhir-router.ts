@@ -9,7 +9,10 @@ import type { Authorize, FhirRequest, FhirResponse } from './fhir-request.ts';
 import { jsonResponse, preferStrict, resourceResponse, writeResponse } from './respond.ts';
 
 /** A FHIR operation (`$name`) handler; declared by later stages (summary, identity, validation). */
-export type OperationHandler = (req: FhirRequest, target: { resourceType?: string; id?: string }) => Promise<FhirResponse>;
+export type OperationHandler = (
+  req: FhirRequest,
+  target: { resourceType?: string; id?: string },
+) => Promise<FhirResponse>;
 
 export interface FhirRouterDeps {
   repo: FhirRepository;
@@ -30,7 +33,8 @@ export class FhirRouter {
     const [a, b, c, d, ...rest] = req.path;
     if (rest.length > 0) throw notFound(req);
     if (a === undefined) return this.system(req, authorize);
-    if (a === 'metadata' && !b && req.method === 'GET') return jsonResponse(200, this.deps.capabilityStatement());
+    if (a === 'metadata' && !b && req.method === 'GET')
+      return jsonResponse(200, this.deps.capabilityStatement());
     if (a.startsWith('$')) return this.operation(req, authorize, a, {});
     if (a === '_history' && !b) return this.history(req, authorize, undefined, undefined);
     this.deps.repo.assertType(a);
@@ -42,15 +46,18 @@ export class FhirRouter {
     if (c === '_history' && req.method === 'GET') {
       if (d === undefined) return this.history(req, authorize, a, b);
       authorize(a, 'vread');
-      if (!/^\d+$/.test(d)) throw fail(404, { code: 'not-found', diagnostics: `No version "${d}" of ${a}/${b}` });
+      if (!/^\d+$/.test(d))
+        throw fail(404, { code: 'not-found', diagnostics: `No version "${d}" of ${a}/${b}` });
       return resourceResponse(200, await this.deps.repo.vread(a, b, Number(d)));
     }
-    if (c.startsWith('$') && d === undefined) return this.operation(req, authorize, c, { resourceType: a, id: b });
+    if (c.startsWith('$') && d === undefined)
+      return this.operation(req, authorize, c, { resourceType: a, id: b });
     throw notFound(req);
   }
 
   private async system(req: FhirRequest, authorize: Authorize): Promise<FhirResponse> {
-    if (req.method === 'POST') return jsonResponse(200, await this.deps.bundles.process(req.body, req.headers, authorize));
+    if (req.method === 'POST')
+      return jsonResponse(200, await this.deps.bundles.process(req.body, req.headers, authorize));
     if (req.method === 'GET') return this.search(req, authorize, undefined);
     throw methodNotAllowed(req);
   }
@@ -65,7 +72,10 @@ export class FhirRouter {
         authorize(type, 'create');
         const body = requireResource(req.body, type);
         const ifNoneExist = req.headers['if-none-exist'];
-        const r = await repo.create(body, ifNoneExist ? parseCriteria(stripQuestionMark(ifNoneExist, type)) : undefined);
+        const r = await repo.create(
+          body,
+          ifNoneExist ? parseCriteria(stripQuestionMark(ifNoneExist, type)) : undefined,
+        );
         return writeResponse(r.status, r.stored, repo.baseUrl, prefer);
       }
       case 'PUT': {
@@ -87,7 +97,12 @@ export class FhirRouter {
     }
   }
 
-  private async instance(req: FhirRequest, authorize: Authorize, type: string, id: string): Promise<FhirResponse> {
+  private async instance(
+    req: FhirRequest,
+    authorize: Authorize,
+    type: string,
+    id: string,
+  ): Promise<FhirResponse> {
     const { repo } = this.deps;
     const prefer = req.headers['prefer'];
     switch (req.method) {
@@ -103,7 +118,10 @@ export class FhirRouter {
         authorize(type, 'patch');
         const ct = req.headers['content-type'] ?? '';
         if (!/json-patch\+json/i.test(ct)) {
-          throw fail(415, { code: 'not-supported', diagnostics: 'PATCH takes application/json-patch+json (JSON Patch)' });
+          throw fail(415, {
+            code: 'not-supported',
+            diagnostics: 'PATCH takes application/json-patch+json (JSON Patch)',
+          });
         }
         const r = await repo.patch(type, id, req.body, ifMatchOf(req));
         return writeResponse(r.status, r.stored, repo.baseUrl, prefer);
@@ -118,7 +136,11 @@ export class FhirRouter {
     }
   }
 
-  private async search(req: FhirRequest, authorize: Authorize, type: string | undefined): Promise<FhirResponse> {
+  private async search(
+    req: FhirRequest,
+    authorize: Authorize,
+    type: string | undefined,
+  ): Promise<FhirResponse> {
     authorize(type, 'search');
     const { repo } = this.deps;
     const result = await search(repo.db, repo.model, {
@@ -130,9 +152,15 @@ export class FhirRouter {
     return jsonResponse(200, searchResultToBundle(result, repo.baseUrl));
   }
 
-  private async history(req: FhirRequest, authorize: Authorize, type?: string, id?: string): Promise<FhirResponse> {
+  private async history(
+    req: FhirRequest,
+    authorize: Authorize,
+    type?: string,
+    id?: string,
+  ): Promise<FhirResponse> {
     authorize(type, 'history');
-    if (type && id) await this.deps.repo.read(type, id).catch((e) => (e.status === 410 ? undefined : Promise.reject(e)));
+    if (type && id)
+      await this.deps.repo.read(type, id).catch((e) => (e.status === 410 ? undefined : Promise.reject(e)));
     const body = await history(this.deps.repo.db, {
       ...(type ? { resourceType: type } : {}),
       ...(id ? { id } : {}),
@@ -158,13 +186,18 @@ export class FhirRouter {
 }
 
 function requireResource(body: unknown, type: string): Record<string, any> {
-  if (body === undefined) throw badRequest(`A ${type} resource is required in the body`, undefined, 'HIE-REPO-001');
+  if (body === undefined)
+    throw badRequest(`A ${type} resource is required in the body`, undefined, 'HIE-REPO-001');
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('The body must be a JSON object (a FHIR resource)', undefined, 'HIE-REPO-001');
   }
   const resourceType = (body as { resourceType?: unknown }).resourceType;
   if (resourceType !== type) {
-    throw badRequest(`Body is a ${JSON.stringify(resourceType)}, the URL names ${type}`, 'resourceType', 'HIE-REPO-002');
+    throw badRequest(
+      `Body is a ${JSON.stringify(resourceType)}, the URL names ${type}`,
+      'resourceType',
+      'HIE-REPO-002',
+    );
   }
   return body as Record<string, any>;
 }
@@ -186,9 +219,15 @@ function stripQuestionMark(value: string, type: string): string {
 }
 
 function notFound(req: FhirRequest) {
-  return fail(404, { code: 'not-found', diagnostics: `No FHIR endpoint at ${req.method} /${req.path.join('/')}` });
+  return fail(404, {
+    code: 'not-found',
+    diagnostics: `No FHIR endpoint at ${req.method} /${req.path.join('/')}`,
+  });
 }
 
 function methodNotAllowed(req: FhirRequest) {
-  return fail(405, { code: 'not-supported', diagnostics: `${req.method} is not allowed on /${req.path.join('/')}` });
+  return fail(405, {
+    code: 'not-supported',
+    diagnostics: `${req.method} is not allowed on /${req.path.join('/')}`,
+  });
 }

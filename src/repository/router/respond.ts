@@ -15,7 +15,9 @@ export function resourceResponse(status: number, s: StoredResource): FhirRespons
 }
 
 /** Reads `Prefer: return=…` (RFC 7240) — FHIR's minimal / representation / OperationOutcome. */
-export function preferredReturn(prefer: string | undefined): 'minimal' | 'representation' | 'OperationOutcome' {
+export function preferredReturn(
+  prefer: string | undefined,
+): 'minimal' | 'representation' | 'OperationOutcome' {
   const m = /return\s*=\s*"?(minimal|representation|OperationOutcome)"?/i.exec(prefer ?? '');
   const v = m?.[1]?.toLowerCase();
   return v === 'minimal' ? 'minimal' : v === 'operationoutcome' ? 'OperationOutcome' : 'representation';
@@ -47,6 +49,14 @@ export function writeResponse(
   return { status, headers, body: s.json ?? undefined };
 }
 
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): FhirResponse {
-  return { status, headers: { 'Content-Type': FHIR_JSON, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) };
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): FhirResponse {
+  return {
+    status,
+    headers: { 'Content-Type': FHIR_JSON, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  };
 }

@@ -55,7 +55,7 @@ export function parseSearchRequest(ctx: CriteriaContext, req: RequestInput): Par
     out.issues.push(ignored(`${diagnostics}; it was ignored`, name));
   };
   for (const [name, value] of req.params) {
-    if (controlParam(ctx, out, name, value, unknown)) continue;
+    if (controlParam(ctx, out, name, value)) continue;
     if (UNSUPPORTED.has(name.split(':')[0]!))
       throw fail(400, {
         code: 'not-supported',
@@ -103,13 +103,7 @@ function searchedTypes(ctx: CriteriaContext, req: RequestInput): string[] {
 }
 
 /** Handles a result parameter (`_count`, `_sort` …); false when `name` is not one. */
-function controlParam(
-  ctx: CriteriaContext,
-  out: ParsedSearch,
-  name: string,
-  value: string,
-  unknown: (name: string, what?: string) => void,
-): boolean {
+function controlParam(ctx: CriteriaContext, out: ParsedSearch, name: string, value: string): boolean {
   const [base, modifier] = name.split(':', 2);
   switch (base) {
     case '_count':
@@ -170,11 +164,7 @@ function parseCount(out: ParsedSearch, value: string): number {
   return MAX_COUNT;
 }
 
-function parseSort(
-  ctx: CriteriaContext,
-  types: string[],
-  value: string,
-): SortKey[] {
+function parseSort(ctx: CriteriaContext, types: string[], value: string): SortKey[] {
   const keys: SortKey[] = [];
   for (const item of value.split(',')) {
     const descending = item.startsWith('-');
@@ -186,7 +176,11 @@ function parseSort(
     const sp = lookupParam(ctx.model, types, code);
     // An order the server cannot give must not be silently replaced by another: pages would
     // look right and be wrong.
-    if (!sp) throw badRequest(`_sort: ${code || '(empty)'} is not a search parameter of ${types.join(', ') || 'any type'}`, '_sort');
+    if (!sp)
+      throw badRequest(
+        `_sort: ${code || '(empty)'} is not a search parameter of ${types.join(', ') || 'any type'}`,
+        '_sort',
+      );
     const kind = SORTABLE[sp.type];
     if (!kind) throw badRequest(`_sort: parameter ${code} (${sp.type}) cannot be sorted on`, '_sort');
     keys.push({ kind, code, descending });

@@ -10,12 +10,20 @@ import { findIds } from '../search/index.ts';
  * legitimately share a national ID), so the criteria themselves are serialised: a
  * transaction-scoped advisory lock on a hash of the normalised criteria, held until commit.
  */
-export async function lockCriteria(q: Queryable, resourceType: string, criteria: [string, string][]): Promise<void> {
-  await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [normaliseCriteria(resourceType, criteria)]);
+export async function lockCriteria(
+  q: Queryable,
+  resourceType: string,
+  criteria: [string, string][],
+): Promise<void> {
+  await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+    normaliseCriteria(resourceType, criteria),
+  ]);
 }
 
 export function normaliseCriteria(resourceType: string, criteria: [string, string][]): string {
-  const sorted = [...criteria].sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)));
+  const sorted = [...criteria].sort(([a, av], [b, bv]) =>
+    a === b ? av.localeCompare(bv) : a.localeCompare(b),
+  );
   return `${resourceType}?${sorted.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}`;
 }
 

@@ -8,6 +8,7 @@ export function etagFor(versionId: number): string {
 /** Reads an `If-Match` value (`W/"3"`, `"3"` or `3`) into a version number. */
 export function parseIfMatch(value: string): number {
   const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(value);
-  if (!m) throw badRequest(`If-Match must name a version, like W/"3"; got "${value}"`, undefined, 'HIE-REPO-010');
+  if (!m)
+    throw badRequest(`If-Match must name a version, like W/"3"; got "${value}"`, undefined, 'HIE-REPO-010');
   return Number(m[1]);
 }

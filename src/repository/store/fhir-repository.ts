@@ -61,14 +61,19 @@ export class FhirRepository {
   }
 
   /** create, with `If-None-Exist` criteria when given (conditional create). */
-  async create(resource: Record<string, any>, ifNoneExist?: [string, string][], opts: WriteOptions = {}): Promise<WriteResult> {
+  async create(
+    resource: Record<string, any>,
+    ifNoneExist?: [string, string][],
+    opts: WriteOptions = {},
+  ): Promise<WriteResult> {
     this.validate(resource, opts.pathPrefix);
     return this.inTransaction(opts.tx, async (q) => {
       if (ifNoneExist) {
         await lockCriteria(q, resource.resourceType, ifNoneExist);
         const ids = await matchCriteria(q, this.model, resource.resourceType, ifNoneExist);
         if (ids.length > 1) throw multipleMatches(resource.resourceType, ifNoneExist);
-        if (ids.length === 1) return { status: 200, stored: await readCurrent(q, resource.resourceType, ids[0]!) };
+        if (ids.length === 1)
+          return { status: 200, stored: await readCurrent(q, resource.resourceType, ids[0]!) };
       }
       const fresh = { ...resource, id: uuidv7() };
       const stored = await writeVersion(q, this.model, fresh, undefined, 'POST', this.baseUrl);
@@ -78,13 +83,26 @@ export class FhirRepository {
   }
 
   /** update by id; creates the resource when the id is new (update-as-create with a client id). */
-  async update(type: string, id: string, resource: Record<string, any>, opts: WriteOptions = {}): Promise<WriteResult> {
+  async update(
+    type: string,
+    id: string,
+    resource: Record<string, any>,
+    opts: WriteOptions = {},
+  ): Promise<WriteResult> {
     this.assertType(type);
     if (resource.resourceType !== type) {
-      throw badRequest(`Body is a ${String(resource.resourceType)}, the URL names ${type}`, 'resourceType', 'HIE-REPO-002');
+      throw badRequest(
+        `Body is a ${String(resource.resourceType)}, the URL names ${type}`,
+        'resourceType',
+        'HIE-REPO-002',
+      );
     }
     if (resource.id !== id) {
-      throw badRequest(`Body id "${String(resource.id)}" does not match the URL id "${id}"`, `${type}.id`, 'HIE-REPO-003');
+      throw badRequest(
+        `Body id "${String(resource.id)}" does not match the URL id "${id}"`,
+        `${type}.id`,
+        'HIE-REPO-003',
+      );
     }
     if (!isFhirId(id)) throw badRequest(`"${id}" is not a valid FHIR id`, `${type}.id`, 'HIE-REPO-004');
     this.validate(resource, opts.pathPrefix);
@@ -112,7 +130,10 @@ export class FhirRepository {
       if (ids.length > 1) throw multipleMatches(type, criteria);
       const id = ids[0] ?? (typeof resource.id === 'string' ? resource.id : uuidv7());
       if (ids[0] && resource.id !== undefined && resource.id !== ids[0]) {
-        throw badRequest(`Body id "${resource.id}" differs from the matching resource ${type}/${ids[0]}`, `${type}.id`);
+        throw badRequest(
+          `Body id "${resource.id}" differs from the matching resource ${type}/${ids[0]}`,
+          `${type}.id`,
+        );
       }
       return this.update(type, id, { ...resource, id }, { ...opts, tx: q });
     });
@@ -149,7 +170,11 @@ export class FhirRepository {
     });
   }
 
-  async conditionalDelete(type: string, criteria: [string, string][], opts: WriteOptions = {}): Promise<number> {
+  async conditionalDelete(
+    type: string,
+    criteria: [string, string][],
+    opts: WriteOptions = {},
+  ): Promise<number> {
     this.assertType(type);
     return this.inTransaction(opts.tx, async (q) => {
       await lockCriteria(q, type, criteria);
@@ -162,7 +187,8 @@ export class FhirRepository {
   }
 
   assertType(type: string): void {
-    if (!this.model.isResourceType(type)) throw notFound(`Unknown resource type "${type}" (not an R4 resource type)`);
+    if (!this.model.isResourceType(type))
+      throw notFound(`Unknown resource type "${type}" (not an R4 resource type)`);
   }
 
   /** Structural validation; throws 422 with every issue when any is an error. */
@@ -174,15 +200,25 @@ export class FhirRepository {
     }
   }
 
-  private checkVersion(type: string, id: string, current: StoredResource | undefined, ifMatch: number | undefined): void {
+  private checkVersion(
+    type: string,
+    id: string,
+    current: StoredResource | undefined,
+    ifMatch: number | undefined,
+  ): void {
     if (ifMatch === undefined) return;
-    if (!current || current.deleted) throw preconditionFailed(`${type}/${id} does not exist; If-Match cannot hold`);
+    if (!current || current.deleted)
+      throw preconditionFailed(`${type}/${id} does not exist; If-Match cannot hold`);
     if (current.versionId !== ifMatch) {
       throw preconditionFailed(`${type}/${id} is at version ${current.versionId}, not ${ifMatch} (If-Match)`);
     }
   }
 
-  private async checkReferences(q: Queryable, resource: Record<string, any>, opts: WriteOptions): Promise<void> {
+  private async checkReferences(
+    q: Queryable,
+    resource: Record<string, any>,
+    opts: WriteOptions,
+  ): Promise<void> {
     const refs = collectLocalReferences(this.model, resource, this.baseUrl, opts.pathPrefix);
     if (opts.deferredReferences) opts.deferredReferences.push(...refs);
     else await assertReferencesExist(q, refs);
@@ -196,7 +232,9 @@ export class FhirRepository {
       [type, id],
     );
     if (rows[0]) {
-      throw conflict(`${type}/${id} is referenced by ${rows[0].resource_type}/${rows[0].resource_id}; delete that first`);
+      throw conflict(
+        `${type}/${id} is referenced by ${rows[0].resource_type}/${rows[0].resource_id}; delete that first`,
+      );
     }
   }
 
@@ -204,4 +242,3 @@ export class FhirRepository {
     return tx ? fn(tx) : this.db.transaction(fn);
   }
 }
-

@@ -46,7 +46,12 @@ export async function history(q: Queryable, req: HistoryRequest): Promise<string
   const links = [`{"relation":"self","url":${JSON.stringify(linkUrl(req, undefined))}}`];
   const last = page[page.length - 1];
   if (rows.length > count && last) {
-    const next = encodeCursor([last.last_updated.toISOString(), last.resource_type, last.id, last.version_id]);
+    const next = encodeCursor([
+      last.last_updated.toISOString(),
+      last.resource_type,
+      last.id,
+      last.version_id,
+    ]);
     links.push(`{"relation":"next","url":${JSON.stringify(linkUrl(req, next))}}`);
   }
   return `{"resourceType":"Bundle","type":"history","link":[${links.join(',')}],"entry":[${entries.join(',')}]}`;
@@ -90,7 +95,12 @@ function encodeCursor(key: [string, string, string, number]): string {
 function decodeCursor(value: string): [string, string, string, number] {
   try {
     const key = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.length === 4 && typeof key[3] === 'number' && !Number.isNaN(Date.parse(key[0]))) {
+    if (
+      Array.isArray(key) &&
+      key.length === 4 &&
+      typeof key[3] === 'number' &&
+      !Number.isNaN(Date.parse(key[0]))
+    ) {
       return key as [string, string, string, number];
     }
   } catch {

@@ -13,7 +13,8 @@ export interface PatchOperation {
 }
 
 export function applyJsonPatch(target: Record<string, unknown>, ops: unknown): Record<string, unknown> {
-  if (!Array.isArray(ops)) throw badRequest('A JSON Patch body must be an array of operations', undefined, 'HIE-PATCH-001');
+  if (!Array.isArray(ops))
+    throw badRequest('A JSON Patch body must be an array of operations', undefined, 'HIE-PATCH-001');
   let doc: unknown = structuredClone(target);
   ops.forEach((raw, i) => {
     const op = checkOperation(raw, i);
@@ -26,7 +27,11 @@ function checkOperation(raw: unknown, i: number): PatchOperation {
   const op = raw as PatchOperation;
   const valid = ['add', 'remove', 'replace', 'move', 'copy', 'test'];
   if (!op || typeof op !== 'object' || !valid.includes(op.op) || typeof op.path !== 'string') {
-    throw badRequest(`Patch operation ${i} needs "op" (one of ${valid.join(', ')}) and "path"`, undefined, 'HIE-PATCH-002');
+    throw badRequest(
+      `Patch operation ${i} needs "op" (one of ${valid.join(', ')}) and "path"`,
+      undefined,
+      'HIE-PATCH-002',
+    );
   }
   if ((op.op === 'move' || op.op === 'copy') && typeof op.from !== 'string') {
     throw badRequest(`Patch operation ${i} (${op.op}) needs "from"`, undefined, 'HIE-PATCH-002');
@@ -39,7 +44,8 @@ function checkOperation(raw: unknown, i: number): PatchOperation {
 
 function pointer(path: string, i: number): string[] {
   if (path === '') return [];
-  if (!path.startsWith('/')) throw badRequest(`Patch operation ${i}: "${path}" is not a JSON Pointer`, undefined, 'HIE-PATCH-003');
+  if (!path.startsWith('/'))
+    throw badRequest(`Patch operation ${i}: "${path}" is not a JSON Pointer`, undefined, 'HIE-PATCH-003');
   return path
     .slice(1)
     .split('/')
@@ -50,12 +56,20 @@ function parentOf(doc: unknown, tokens: string[], i: number): { parent: any; key
   let node: any = doc;
   for (const t of tokens.slice(0, -1)) {
     if (node === null || typeof node !== 'object' || !(t in node)) {
-      throw unprocessable(`Patch operation ${i}: path /${tokens.join('/')} does not exist`, undefined, 'HIE-PATCH-004');
+      throw unprocessable(
+        `Patch operation ${i}: path /${tokens.join('/')} does not exist`,
+        undefined,
+        'HIE-PATCH-004',
+      );
     }
     node = node[t];
   }
   if (node === null || typeof node !== 'object') {
-    throw unprocessable(`Patch operation ${i}: path /${tokens.join('/')} does not exist`, undefined, 'HIE-PATCH-004');
+    throw unprocessable(
+      `Patch operation ${i}: path /${tokens.join('/')} does not exist`,
+      undefined,
+      'HIE-PATCH-004',
+    );
   }
   return { parent: node, key: tokens[tokens.length - 1]! };
 }
@@ -64,13 +78,15 @@ function get(doc: unknown, path: string, i: number): unknown {
   const tokens = pointer(path, i);
   if (tokens.length === 0) return doc;
   const { parent, key } = parentOf(doc, tokens, i);
-  if (!(key in parent)) throw unprocessable(`Patch operation ${i}: path ${path} does not exist`, undefined, 'HIE-PATCH-004');
+  if (!(key in parent))
+    throw unprocessable(`Patch operation ${i}: path ${path} does not exist`, undefined, 'HIE-PATCH-004');
   return parent[key];
 }
 
 function remove(doc: unknown, path: string, i: number): unknown {
   const { parent, key } = parentOf(doc, pointer(path, i), i);
-  if (!(key in parent)) throw unprocessable(`Patch operation ${i}: path ${path} does not exist`, undefined, 'HIE-PATCH-004');
+  if (!(key in parent))
+    throw unprocessable(`Patch operation ${i}: path ${path} does not exist`, undefined, 'HIE-PATCH-004');
   const value = parent[key];
   if (Array.isArray(parent)) parent.splice(Number(key), 1);
   else delete parent[key];
@@ -84,7 +100,11 @@ function add(doc: unknown, path: string, value: unknown, i: number, replace: boo
   if (Array.isArray(parent)) {
     const index = key === '-' ? parent.length : Number(key);
     if (!Number.isInteger(index) || index < 0 || index > parent.length - (replace ? 1 : 0)) {
-      throw unprocessable(`Patch operation ${i}: index ${key} is out of range at ${path}`, undefined, 'HIE-PATCH-004');
+      throw unprocessable(
+        `Patch operation ${i}: index ${key} is out of range at ${path}`,
+        undefined,
+        'HIE-PATCH-004',
+      );
     }
     parent.splice(index, replace ? 1 : 0, structuredClone(value));
   } else {

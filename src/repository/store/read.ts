@@ -25,7 +25,12 @@ export function toStored(r: Row): StoredResource {
 export const STORED_COLUMNS = 'resource_type, id, version_id, last_updated, deleted, content::text AS json';
 
 /** The current version, deleted or not; undefined when the id was never used. */
-export async function findCurrent(q: Queryable, type: string, id: string, lock = false): Promise<StoredResource | undefined> {
+export async function findCurrent(
+  q: Queryable,
+  type: string,
+  id: string,
+  lock = false,
+): Promise<StoredResource | undefined> {
   const { rows } = await q.query<Row>(
     `SELECT ${STORED_COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
     [type, id],
@@ -42,7 +47,12 @@ export async function readCurrent(q: Queryable, type: string, id: string): Promi
 }
 
 /** FHIR vread: the version as it was; 410 when that version is a deletion. */
-export async function readVersion(q: Queryable, type: string, id: string, versionId: number): Promise<StoredResource> {
+export async function readVersion(
+  q: Queryable,
+  type: string,
+  id: string,
+  versionId: number,
+): Promise<StoredResource> {
   const { rows } = await q.query<Row>(
     `SELECT ${STORED_COLUMNS} FROM resource_history WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
     [type, id, versionId],

@@ -44,7 +44,11 @@ export function collectLocalReferences(
   return out;
 }
 
-function parseLocalReference(model: FhirModel, ref: string, base: string): { resourceType: string; id: string } | undefined {
+function parseLocalReference(
+  model: FhirModel,
+  ref: string,
+  base: string,
+): { resourceType: string; id: string } | undefined {
   const rel = ref.startsWith(base) ? ref.slice(base.length) : ref;
   const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]+)?$/.exec(rel);
   if (!m || !model.isResourceType(m[1]!)) return undefined;
@@ -66,7 +70,9 @@ export async function assertReferencesExist(q: Queryable, refs: LocalReference[]
   const missing = refs.filter((r) => !found.has(`${r.resourceType}/${r.id}`));
   if (missing.length === 0) return;
   const err = unprocessable(
-    missing.map((r) => `Reference ${r.resourceType}/${r.id} at ${r.path} does not resolve on this server`).join('; '),
+    missing
+      .map((r) => `Reference ${r.resourceType}/${r.id} at ${r.path} does not resolve on this server`)
+      .join('; '),
     undefined,
     'HIE-REPO-020',
   );

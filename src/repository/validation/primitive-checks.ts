@@ -40,7 +40,8 @@ function walkTyped(value: unknown, typeName: string, path: string, issues: Opera
       const range = INTEGER_RANGE[elementType];
       if (range) checkInteger(item, elementType, range, at, issues);
       else if (DATE_TYPES.has(elementType)) checkCalendar(item, elementType, at, issues);
-      else if (elementType === 'code' && property.requiredValueSet) checkCode(item, property.requiredValueSet, at, issues);
+      else if (elementType === 'code' && property.requiredValueSet)
+        checkCode(item, property.requiredValueSet, at, issues);
       else if (elementType === 'Resource') {
         const rt = (item as { resourceType?: unknown } | null)?.resourceType;
         if (typeof rt === 'string') walkTyped(item, rt, at, issues);
@@ -85,7 +86,12 @@ function checkCode(value: unknown, valueSet: string, path: string, issues: Opera
 /** Format is the base validator's check; whether the day exists (no 30 February) is ours. */
 function checkCalendar(value: unknown, type: string, path: string, issues: OperationOutcomeIssue[]): void {
   if (typeof value !== 'string' || dateRange(value) !== undefined) return;
-  issues.push({ severity: 'error', code: 'value', diagnostics: `"${value}" is not a valid ${type}`, expression: [path] });
+  issues.push({
+    severity: 'error',
+    code: 'value',
+    diagnostics: `"${value}" is not a valid ${type}`,
+    expression: [path],
+  });
 }
 
 const schemaCache = new Map<string, InternalTypeSchema | undefined>();
@@ -134,21 +140,45 @@ function typeOfProperty(schema: InternalTypeSchema, key: string): PropertyType |
  * with a lone UTF-16 surrogate cannot be stored as UTF-8 — PostgreSQL would refuse it later,
  * so it is refused here with the element named.
  */
-export function stringIssues(value: unknown, path: string, issues: OperationOutcomeIssue[] = []): OperationOutcomeIssue[] {
+export function stringIssues(
+  value: unknown,
+  path: string,
+  issues: OperationOutcomeIssue[] = [],
+): OperationOutcomeIssue[] {
   if (typeof value === 'string') {
     if (value === '') {
-      issues.push({ severity: 'error', code: 'value', diagnostics: 'Empty strings are not allowed in FHIR; omit the element', expression: [path] });
+      issues.push({
+        severity: 'error',
+        code: 'value',
+        diagnostics: 'Empty strings are not allowed in FHIR; omit the element',
+        expression: [path],
+      });
     } else if (!value.isWellFormed()) {
-      issues.push({ severity: 'error', code: 'value', diagnostics: 'The string holds a lone UTF-16 surrogate (not valid Unicode text)', expression: [path] });
+      issues.push({
+        severity: 'error',
+        code: 'value',
+        diagnostics: 'The string holds a lone UTF-16 surrogate (not valid Unicode text)',
+        expression: [path],
+      });
     } else if (value.includes('\u0000')) {
-      issues.push({ severity: 'error', code: 'value', diagnostics: 'The string holds a NUL character (U+0000)', expression: [path] });
+      issues.push({
+        severity: 'error',
+        code: 'value',
+        diagnostics: 'The string holds a NUL character (U+0000)',
+        expression: [path],
+      });
     }
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => stringIssues(v, `${path}[${i}]`, issues));
   } else if (value !== null && typeof value === 'object' && numberText(value) === undefined) {
     for (const [k, v] of Object.entries(value)) {
       if (!k.isWellFormed()) {
-        issues.push({ severity: 'error', code: 'structure', diagnostics: 'A property name holds a lone surrogate', expression: [path] });
+        issues.push({
+          severity: 'error',
+          code: 'structure',
+          diagnostics: 'A property name holds a lone surrogate',
+          expression: [path],
+        });
         continue;
       }
       stringIssues(v, `${path}.${k}`, issues);

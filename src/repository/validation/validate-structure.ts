@@ -77,7 +77,9 @@ function relocate(i: OperationOutcomeIssue, type: string, prefix: string): Opera
   if (prefix === type || !i.expression) return i;
   return {
     ...i,
-    expression: i.expression.map((e) => (e === type || e.startsWith(`${type}.`) ? prefix + e.slice(type.length) : e)),
+    expression: i.expression.map((e) =>
+      e === type || e.startsWith(`${type}.`) ? prefix + e.slice(type.length) : e,
+    ),
   };
 }
 

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { OperationOutcomeError } from '../../../src/kernel/outcomes.ts';
 import { applyJsonPatch } from '../../../src/repository/store/json-patch.ts';
 
-const patient = () => ({ resourceType: 'Patient', id: 'p1', name: [{ family: '王', given: ['秀英'] }], active: true });
+const patient = () => ({
+  resourceType: 'Patient',
+  id: 'p1',
+  name: [{ family: '王', given: ['秀英'] }],
+  active: true,
+});
 
 function statusOf(fn: () => unknown): number | undefined {
   try {
@@ -30,7 +35,10 @@ describe('JSON Patch (RFC 6902)', () => {
       id: 'p1',
       active: false,
       gender: 'female',
-      name: [{ family: '王', given: ['阿英'] }, { given: ['秀英', '阿英'], text: '王' }],
+      name: [
+        { family: '王', given: ['阿英'] },
+        { given: ['秀英', '阿英'], text: '王' },
+      ],
     });
     expect(input).toEqual(patient());
   });
@@ -44,8 +52,12 @@ describe('JSON Patch (RFC 6902)', () => {
   });
 
   it('refuses a failed test and a missing path with 422, a malformed patch with 400', () => {
-    expect(statusOf(() => applyJsonPatch(patient(), [{ op: 'test', path: '/active', value: false }]))).toBe(422);
-    expect(statusOf(() => applyJsonPatch(patient(), [{ op: 'replace', path: '/birthDate', value: '2000' }]))).toBe(422);
+    expect(statusOf(() => applyJsonPatch(patient(), [{ op: 'test', path: '/active', value: false }]))).toBe(
+      422,
+    );
+    expect(
+      statusOf(() => applyJsonPatch(patient(), [{ op: 'replace', path: '/birthDate', value: '2000' }])),
+    ).toBe(422);
     expect(statusOf(() => applyJsonPatch(patient(), [{ op: 'add', path: '/name/5', value: {} }]))).toBe(422);
     expect(statusOf(() => applyJsonPatch(patient(), { op: 'add' }))).toBe(400);
     expect(statusOf(() => applyJsonPatch(patient(), [{ op: 'frobnicate', path: '/a' }]))).toBe(400);

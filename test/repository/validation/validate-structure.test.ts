@@ -5,11 +5,20 @@ import { validateStructure } from '../../../src/repository/validation/index.ts';
 
 const model = loadFhirModel();
 const errorsOf = (resource: unknown, pathPrefix?: string) =>
-  validateStructure(model, resource as Record<string, unknown>, pathPrefix ? { pathPrefix } : {}).filter((i) => i.severity === 'error');
+  validateStructure(model, resource as Record<string, unknown>, pathPrefix ? { pathPrefix } : {}).filter(
+    (i) => i.severity === 'error',
+  );
 
 describe('validateStructure', () => {
   it('accepts a well-formed resource', () => {
-    expect(errorsOf({ resourceType: 'Patient', name: [{ text: '王秀英' }], gender: 'female', birthDate: '1950-02-03' })).toEqual([]);
+    expect(
+      errorsOf({
+        resourceType: 'Patient',
+        name: [{ text: '王秀英' }],
+        gender: 'female',
+        birthDate: '1950-02-03',
+      }),
+    ).toEqual([]);
   });
 
   it.each([
@@ -38,17 +47,24 @@ describe('validateStructure', () => {
   });
 
   it('keeps exact decimals valid', () => {
-    const obs = parseFhirJson('{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.50}}');
+    const obs = parseFhirJson(
+      '{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.50}}',
+    );
     expect(errorsOf(obs)).toEqual([]);
   });
 
   it('names the element inside a Bundle entry when given a prefix', () => {
-    const errors = errorsOf({ resourceType: 'Patient', gender: 'female', colour: 'x' }, 'Bundle.entry[3].resource');
+    const errors = errorsOf(
+      { resourceType: 'Patient', gender: 'female', colour: 'x' },
+      'Bundle.entry[3].resource',
+    );
     expect(errors.flatMap((e) => e.expression ?? [])).toContain('Bundle.entry[3].resource.colour');
   });
 
   it('refuses a type that is not R4', () => {
-    expect(errorsOf({ resourceType: 'SubscriptionStatus' })[0]?.expression).toEqual(['SubscriptionStatus.resourceType']);
+    expect(errorsOf({ resourceType: 'SubscriptionStatus' })[0]?.expression).toEqual([
+      'SubscriptionStatus.resourceType',
+    ]);
     expect(errorsOf({ resourceType: 'Banana' })[0]?.diagnostics).toMatch(/not an R4 resource type/);
   });
 });
@@ -61,9 +77,14 @@ describe('required bindings', () => {
     expect(errors[0]?.diagnostics).toMatch(/administrative-gender.*female/);
   });
   it('checks codes in backbone elements and accepts the allowed ones', () => {
-    const contact = (gender: string) => ({ resourceType: 'Patient', contact: [{ name: { text: '王' }, gender }] });
+    const contact = (gender: string) => ({
+      resourceType: 'Patient',
+      contact: [{ name: { text: '王' }, gender }],
+    });
     expect(errorsOf(contact('unknown'))).toEqual([]);
     expect(errorsOf(contact('x'))[0]?.expression).toEqual(['Patient.contact[0].gender']);
-    expect(errorsOf({ resourceType: 'Observation', status: 'done', code: { text: 'x' } })[0]?.expression).toEqual(['Observation.status']);
+    expect(
+      errorsOf({ resourceType: 'Observation', status: 'done', code: { text: 'x' } })[0]?.expression,
+    ).toEqual(['Observation.status']);
   });
 });
