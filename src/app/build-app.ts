@@ -1,4 +1,4 @@
-import express, { type Express, type Response } from 'express';
+import express, { type Express, type Response, type Router } from 'express';
 import type { Config } from '../config/load-config.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../kernel/logger.ts';
@@ -17,7 +17,8 @@ import type { SigningKey } from '../auth/signing-key.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import { unauthorized } from '../kernel/outcomes.ts';
 import { errorHandler } from './http/error-handler.ts';
-import { healthRoutes } from './http/health-routes.ts';
+import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
+import { mountIngest, type IngestParts } from './ingest-http.ts';
 import { createMetrics } from './http/metrics.ts';
 
 export interface AppParts {
@@ -27,11 +28,19 @@ export interface AppParts {
   signingKey: SigningKey;
   verifier: TokenVerifier;
   version: string;
+  /** The gateway (ingestion): absent in apps that serve the repository only. */
+  ingest?: IngestParts;
+  /** `POST /auth/token` (SMART Backend Services), given by whoever owns the registry. */
+  tokenRouter?: Router;
+  /** Further readiness checks (Redis …) beside PostgreSQL. */
+  readiness?: ReadinessCheck[];
 }
 
 export interface BuiltApp {
   app: Express;
   repo: FhirRepository;
+  /** The MLLP listener's handler, when the gateway is built (`ingest` given). */
+  acceptMllp?: (raw: Buffer, peer: { address: string }) => Promise<Buffer>;
 }
 
 const ANONYMOUS = new Set([
@@ -78,14 +87,18 @@ export function buildApp(parts: AppParts): BuiltApp {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(metrics.middleware);
-  app.use(healthRoutes([{ name: 'postgres', check: () => db.ping() }]));
+  app.use(healthRoutes([{ name: 'postgres', check: () => db.ping() }, ...(parts.readiness ?? [])]));
   const smart = smartConfiguration(config.publicUrl);
   app.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
     res.json(smart);
   });
   app.use(authRoutes(parts.signingKey));
+  if (parts.tokenRouter) app.use(parts.tokenRouter);
   app.use(authenticate(parts.verifier, { anonymous: (req) => ANONYMOUS.has(req.path) }));
   app.use(metrics.router);
+  const mllp = parts.ingest
+    ? mountIngest(app, config, logger, model, parts.ingest, metrics.registry)
+    : undefined;
   app.use(
     '/fhir',
     fhirExpressRouter({
@@ -96,7 +109,7 @@ export function buildApp(parts: AppParts): BuiltApp {
     }),
   );
   app.use(errorHandler(logger));
-  return { app, repo };
+  return { app, repo, ...(mllp ? { acceptMllp: mllp.acceptMllp } : {}) };
 }
 
 /** SMART scopes gate every interaction; the care-relationship policy comes on top later. */

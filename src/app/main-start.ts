@@ -7,6 +7,15 @@ import { createLogger, type Logger } from '../kernel/logger.ts';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
 import { createTokenVerifier } from '../auth/verify-token.ts';
 import { buildApp } from './build-app.ts';
+import { tokenEndpoint } from '../auth/backend-services/token-endpoint.ts';
+import { PostgresInbox } from '../inbox/postgres-inbox.ts';
+import { ensureDemoKeys } from '../institutions/institution-keys.ts';
+import { projectOrganizations } from '../institutions/organizations.ts';
+import { PostgresInstitutionRegistry } from '../institutions/postgres-registry.ts';
+import { seedInstitutions } from '../institutions/seed.ts';
+import { startMllpListener } from '../ingest/mllp/index.ts';
+import { startWorkerParts } from './main-worker.ts';
+import { pingRedis, queueBoard } from './queue-board.ts';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts';
@@ -68,9 +77,47 @@ export async function main(env: Record<string, string | undefined> = process.env
       signingKey,
       trustedIssuers: config.trustedIssuers,
     });
-    const { app } = buildApp({ config, logger, db, signingKey, verifier, version: await packageVersion() });
-    const server = await listen(app, config.port);
+    // The registry: the file in the repo seeds the table, which is authoritative.
+    const seeded = await seedInstitutions(db);
+    if (seeded.inserted.length > 0) logger.info({ inserted: seeded.inserted }, 'institutions seeded');
+    for (const s of seeded.skipped) logger.warn(s, 'institution in the registry file not seeded');
+    if (config.demoIssuer) {
+      const keyed = await ensureDemoKeys(db, config.dataDir);
+      if (keyed.length > 0) logger.info({ institutions: keyed }, 'demo keys created for institutions');
+    }
+    const registry = new PostgresInstitutionRegistry(db);
+
+    // The worker runs beside the gateway; `npm run worker` runs more of them elsewhere.
+    const queueUrl = redisUrl;
+    const workerParts = startWorkerParts({ config, logger, db, redisUrl: queueUrl, signingKey });
+    shutdown.add('worker', () => workerParts.close());
+    const board = queueBoard(queueUrl);
+    shutdown.add('queue dashboard', () => board.close());
+    const inbox = new PostgresInbox(db);
+    const built = buildApp({
+      config,
+      logger,
+      db,
+      signingKey,
+      verifier,
+      version: await packageVersion(),
+      ingest: { registry, inbox, queue: workerParts.queue, adminRouters: [board.router] },
+      tokenRouter: tokenEndpoint({ db, registry, signingKey, publicUrl: config.publicUrl, logger }),
+      readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }],
+    });
+    const organizations = await projectOrganizations(registry, built.repo, config.canonicalBase);
+    if (organizations.written.length > 0)
+      logger.info({ written: organizations.written }, 'institutions projected to Organizations');
+    const server = await listen(built.app, config.port);
     shutdown.setServer(server);
+    const mllp = await startMllpListener({
+      port: config.mllpPort,
+      maxMessageBytes: config.maxBodyBytes,
+      idleTimeoutMs: 5 * 60_000,
+      logger,
+      handle: built.acceptMllp!,
+    });
+    shutdown.add('MLLP listener', () => mllp.close());
 
     const fhirUrl = `${config.publicUrl}/fhir`;
     await writeRuntimeFile(config.dataDir, {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,21 @@ async function waitReady(url: string, child: ChildProcess, ms: number): Promise<
   throw new Error(`${url}/readyz not 200 within ${ms} ms`);
 }
 
+/** Runs `hie …` and collects its output. */
+function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = run('bin/hie.mjs', args, env);
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (c) => (out += c));
+    p.stderr!.on('data', (c) => (err += c));
+    p.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
 const exists = (f: string) =>
   access(f).then(
     () => true,
@@ -46,7 +61,12 @@ describe('npm start (bin/start.mjs) on the embedded default', () => {
     async () => {
       dataDir = await mkdtemp(path.join(os.tmpdir(), 'hie-start-'));
       const port = await freePort();
-      const env = { HIE_DATA_DIR: dataDir, PORT: String(port), HIE_LOG_LEVEL: 'info' };
+      const env = {
+        HIE_DATA_DIR: dataDir,
+        PORT: String(port),
+        MLLP_PORT: String(await freePort()),
+        HIE_LOG_LEVEL: 'info',
+      };
       child = run('bin/start.mjs', [], env);
       let stderr = '';
       child.stderr!.on('data', (c) => (stderr += c));
@@ -68,6 +88,29 @@ describe('npm start (bin/start.mjs) on the embedded default', () => {
       expect(
         (await fetch(`${url}/fhir/Patient`, { headers: { authorization: `Bearer ${token}` } })).status,
       ).toBe(200);
+
+      // An institution uploads a file the way clinic staff would: `hie upload` signs an assertion
+      // with the institution's demo key, gets a token from /auth/token and posts to the gateway.
+      const file = path.join(dataDir, 'adt.hl7');
+      await writeFile(
+        file,
+        'MSH|^~\\&|HIS|CPH|HIE|COUNTY|20261101083000||ADT^A04|UP1|P|2.5.1\rEVN|A04|20261101082500\rPID|1||UP-MRN-1^^^CPH^MR||刘^备||19700101|M\r',
+      );
+      const upload = await cli(['upload', '--institution', 'county-peoples-hospital', file], env);
+      expect(upload.code, upload.err).toBe(0);
+      expect(upload.out).toContain('MSA|AA|UP1');
+      const mrn = encodeURIComponent('https://county-hie.org/fhir/sid/mrn/county-peoples-hospital|UP-MRN-1');
+      let found = 0;
+      for (let i = 0; i < 50 && found === 0; i++) {
+        const bundle: any = await (
+          await fetch(`${url}/fhir/Patient?identifier=${mrn}`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json();
+        found = bundle.entry?.length ?? 0;
+        if (found === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(found).toBe(1);
 
       const info = await readRuntimeFile(dataDir);
       expect(info).toMatchObject({

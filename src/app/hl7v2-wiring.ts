@@ -1,0 +1,109 @@
+import type { Config } from '../config/load-config.ts';
+import type { InboundMessage } from '../inbox/types.ts';
+import type { InstitutionRegistry } from '../institutions/types.ts';
+import { uuidv7 } from '../kernel/ids.ts';
+import { badRequest, fail, forbidden, notFound } from '../kernel/outcomes.ts';
+import { buildAck } from '../ingest/hl7v2/ack.ts';
+import { decodeHl7, encodeHl7, parseHl7 } from '../parse/hl7v2/index.ts';
+import type { FhirStageParts } from '../pipeline/fhir-stage.ts';
+import { evaluateHl7 } from '../pipeline/hl7v2-evaluate.ts';
+import { acceptHl7 } from '../pipeline/hl7v2-stage.ts';
+import type { Evaluate } from '../pipeline/replay.ts';
+import type { Submission } from '../pipeline/types.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * The HL7 v2 stage on its two edges. HTTP (CONTRACTS "Inbound answers"): 200 + one ACK per
+ * message, one per line, `Location` of the first; 400 without any MSH; 403 for another
+ * facility's message; 503 + AR when storage is down. MLLP: the same ACKs, one per frame.
+ */
+export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry, config: Config) {
+  async function acceptHttp(sub: Submission) {
+    const { answers, charset, noMessage } = await acceptHl7(parts, sub);
+    if (noMessage)
+      throw badRequest('The body holds no HL7 v2 message (no MSH segment)', undefined, 'HIE-HL7-001');
+    if (answers.some((a) => a.foreignFacility)) {
+      throw forbidden(
+        `A message names a sending facility (MSH-4) that is not ${sub.institution.id}'s; messages are kept as failed`,
+      );
+    }
+    const body = encodeHl7(answers.map((a) => a.ack).join('\n'), charset);
+    const storageDown = answers.some((a) => a.storageDown);
+    const first = answers.find((a) => a.message)?.message;
+    return {
+      status: storageDown ? 503 : 200,
+      body,
+      contentType: `x-application/hl7-v2+er7; charset=${charset}`,
+      ...(first ? { location: `/ingest/messages/${first.id}` } : {}),
+    };
+  }
+
+  /** One MLLP frame: the sender is found by MSH-4 and must come from an allowed address. */
+  async function acceptMllp(raw: Buffer, peer: { address: string }): Promise<Buffer> {
+    const header = headerOf(raw);
+    const institution = header?.facility ? await registry.byFacilityCode(header.facility) : undefined;
+    const allowed =
+      institution !== undefined &&
+      institution.formats.includes('hl7v2-mllp') &&
+      (institution.mllpAllowFrom.includes(peer.address) || (config.demoIssuer && LOOPBACK.has(peer.address)));
+    if (!institution || !allowed) {
+      const text = institution
+        ? `${peer.address} may not send over MLLP as ${institution.id}`
+        : `Sending facility (MSH-4) "${header?.facility ?? ''}" is not a member of the exchange`;
+      return Buffer.from(
+        buildAck(header?.parsed, {
+          code: 'AR',
+          controlId: uuidv7().replace(/-/g, '').slice(-20),
+          text,
+          problems: [
+            { severity: 'error', text, hl7: { segment: 'MSH', sequence: 1, field: 4, code: '204' } },
+          ],
+        }),
+        'utf8',
+      );
+    }
+    const { answers, charset } = await acceptHl7(parts, { institution, transport: 'mllp', raw });
+    return encodeHl7(answers.map((a) => a.ack).join('\r'), charset);
+  }
+
+  /** Replay: the same evaluation on the archived bytes, under the message's own id. */
+  const evaluate: Evaluate = async (m: InboundMessage) => {
+    const institution = await registry.get(m.institution);
+    if (!institution) throw notFound(`Institution ${m.institution} is no longer registered`);
+    const { text } = decodeHl7(m.raw, {
+      ...(m.charset ? { contentTypeCharset: m.charset } : {}),
+      defaultCharset: institution.charset,
+    });
+    const e = evaluateHl7(text, institution, m.id, {
+      model: parts.model,
+      canonicalBase: parts.canonicalBase,
+    });
+    if (e.failure) return { failure: e.failure.outcome };
+    if (!e.mapped)
+      throw fail(500, {
+        code: 'exception',
+        diagnostics: 'HL7 evaluation gave neither a mapping nor a failure',
+      });
+    return { mapped: e.mapped };
+  };
+
+  return { acceptHttp, acceptMllp, evaluate };
+}
+
+/** MSH-4 read from the ASCII header (decoding waits for the institution's default charset). */
+function headerOf(raw: Buffer): { facility: string; parsed?: ReturnType<typeof parseHl7> } | undefined {
+  const text = raw.toString('latin1').replace(/^\uFEFF|^ï»¿/, '');
+  const start = text.indexOf('MSH');
+  if (start < 0) return undefined;
+  const end = text.slice(start).search(/[\r\n]/);
+  const msh = end < 0 ? text.slice(start) : text.slice(start, start + end);
+  try {
+    const parsed = parseHl7(msh);
+    return { facility: parsed.sendingFacility, parsed };
+  } catch {
+    const sep = msh[3] ?? '|';
+    const hd = msh.split(sep)[3] ?? '';
+    return { facility: hd.split(msh[4] ?? '^')[0] ?? '' };
+  }
+}

@@ -1,0 +1,138 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { JWT_BEARER, signClientAssertion } from '../auth/backend-services/client-assertion.ts';
+import { readInstitutionKey } from '../institutions/institution-keys.ts';
+import { INSTITUTION_ID, parseCommandArgs, requireMatch } from './args.ts';
+import { CliError, UsageError, type CliIo } from './cli-errors.ts';
+import { cliSettings } from './institutions-command.ts';
+
+export const UPLOAD_USAGE = `hie upload --institution <id> [--feed <name>] [--json] <file>
+  sends a file as the institution, signed with its key from $HIE_DATA_DIR/keys/institutions:
+  .hl7/.txt → /ingest/hl7v2; .json → /ingest/fhir (a FHIR resource or Bundle) or /ingest/json/<feed>;
+  .csv → /ingest/csv/<feed> (--feed names the feed). Exit 0 when accepted (HL7: every ACK is AA).`;
+
+const OPTIONS = {
+  institution: { type: 'string' },
+  feed: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const FEED = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+/** Where a file goes and as what, decided by its extension (and, for JSON, its content). */
+export function uploadTarget(
+  file: string,
+  content: Buffer,
+  feed: string | undefined,
+): { path: string; contentType: string } {
+  const ext = path.extname(file).toLowerCase();
+  const needFeed = (kind: string) => {
+    if (feed === undefined)
+      throw new UsageError(`a ${kind} file needs --feed <name> (the institution's ${kind}:<feed> format)`);
+    if (!FEED.test(feed)) throw new CliError(`--feed "${feed}" must match ${FEED.source}`);
+    return feed;
+  };
+  if (ext === '.hl7' || ext === '.txt') return { path: '/ingest/hl7v2', contentType: 'application/hl7-v2' };
+  if (ext === '.csv') return { path: `/ingest/csv/${needFeed('csv')}`, contentType: 'text/csv' };
+  if (ext === '.json') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(content.toString('utf8'));
+    } catch (err) {
+      throw new CliError(`${file} is not JSON: ${(err as Error).message}`);
+    }
+    const isFhir = typeof (parsed as { resourceType?: unknown } | null)?.resourceType === 'string';
+    // A FHIR resource goes to /ingest/fhir unless a feed is named explicitly.
+    if (isFhir && feed === undefined) return { path: '/ingest/fhir', contentType: 'application/fhir+json' };
+    return { path: `/ingest/json/${needFeed('json')}`, contentType: 'application/json' };
+  }
+  throw new UsageError(`cannot tell how to send "${ext || file}": use .hl7, .txt, .json or .csv`);
+}
+
+/** `hie upload`: a backend-services token for the institution, then one POST of the file. */
+export async function uploadCommand(
+  args: string[],
+  io: CliIo,
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
+  if (positionals.length !== 1) throw new UsageError('hie upload takes one file');
+  const file = positionals[0] as string;
+  const id = requireMatch(values.institution, INSTITUTION_ID, '--institution');
+  let content: Buffer;
+  try {
+    content = await readFile(file);
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const target = uploadTarget(file, content, values.feed);
+  const { publicUrl, dataDir } = await cliSettings(env, io);
+  const key = await readInstitutionKey(dataDir, id);
+  if (!key)
+    throw new CliError(
+      `no key for ${id} in ${dataDir}/keys/institutions: run \`hie institutions rotate-key ${id}\` first`,
+    );
+
+  const token = await requestToken(publicUrl, id, key.privateKeyPem);
+  const res = await send(`${publicUrl}${target.path}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': target.contentType },
+    body: content,
+  });
+  const text = await res.text();
+  const location = res.headers.get('location');
+  const ok = res.ok && (target.path !== '/ingest/hl7v2' || allAccepted(text));
+  if (values.json) {
+    let body: unknown = text;
+    // A JSON answer is embedded as JSON; anything else (an ACK, a proxy's error page) as text.
+    if (/json/.test(res.headers.get('content-type') ?? '')) {
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        body = text;
+      }
+    }
+    io.out(JSON.stringify({ status: res.status, location, body }) + '\n');
+  } else {
+    io.out(
+      `HTTP ${res.status}${location ? `\nLocation: ${location}` : ''}\n\n${text.replace(/\r/g, '\n').trimEnd()}\n`,
+    );
+  }
+  return ok ? 0 : 1;
+}
+
+/** SMART Backend Services: client credentials with a freshly signed assertion. */
+async function requestToken(publicUrl: string, clientId: string, privateKeyPem: string): Promise<string> {
+  const tokenUrl = `${publicUrl}/auth/token`;
+  const assertion = signClientAssertion(privateKeyPem, { clientId, tokenUrl });
+  const res = await send(tokenUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: JWT_BEARER,
+      client_assertion: assertion,
+      scope: 'system/*.cruds',
+    }).toString(),
+  });
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok || typeof body.access_token !== 'string')
+    throw new CliError(
+      `${tokenUrl} refused a token for ${clientId}: ${res.status} ${String(body.error ?? '')} ${String(body.error_description ?? '')}`.trim(),
+    );
+  return body.access_token;
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    throw new CliError(`${url} does not answer (${(err as Error).message}); is the system running?`);
+  }
+}
+
+/** Every MSA-1 of the ACKs is AA or CA (one ACK per message, CONTRACTS "Inbound answers"). */
+function allAccepted(acks: string): boolean {
+  const codes = [...acks.matchAll(/(?:^|[\r\n])MSA\|([A-Z]{2})/g)].map((m) => m[1]);
+  return codes.length > 0 && codes.every((c) => c === 'AA' || c === 'CA');
+}

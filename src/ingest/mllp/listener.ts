@@ -1,0 +1,163 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../../kernel/logger.ts';
+import { frame, MllpDecoder } from './framing.ts';
+
+export interface MllpPeer {
+  address: string;
+  /** The verified TLS client certificate, when TLS with client certificates is on. */
+  certificate?: object;
+}
+
+export interface MllpListenerOptions {
+  port: number;
+  host?: string;
+  tls?: {
+    key: string | Buffer;
+    cert: string | Buffer;
+    ca?: string | Buffer | (string | Buffer)[];
+    requestCert?: boolean;
+  };
+  maxMessageBytes: number;
+  idleTimeoutMs: number;
+  logger: Logger;
+  /** Stores the message and returns the ACK bytes; the ACK is written only once this resolves. */
+  handle: (raw: Buffer, peer: MllpPeer) => Promise<Buffer>;
+}
+
+export interface MllpListener {
+  port: number;
+  /** Stops accepting, lets every connection finish the messages it received, then closes. */
+  close(): Promise<void>;
+}
+
+/** Frames queued per connection before reading pauses (a sender pipelining too far ahead). */
+const MAX_QUEUED = 32;
+
+export async function startMllpListener(opts: MllpListenerOptions): Promise<MllpListener> {
+  const conns = new Set<Connection>();
+  const onSocket = (socket: net.Socket | tls.TLSSocket) => {
+    const c = new Connection(socket, opts, () => conns.delete(c));
+    conns.add(c);
+  };
+  const server = opts.tls
+    ? tls.createServer(
+        {
+          key: opts.tls.key,
+          cert: opts.tls.cert,
+          ...(opts.tls.ca ? { ca: opts.tls.ca } : {}),
+          requestCert: opts.tls.requestCert ?? false,
+          rejectUnauthorized: opts.tls.requestCert ?? false,
+        },
+        onSocket,
+      )
+    : net.createServer(onSocket);
+  server.on('tlsClientError', (err) => opts.logger.warn({ err: err.message }, 'mllp: TLS handshake failed'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : opts.port,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([...conns].map((c) => c.drainAndEnd()));
+      await closed;
+    },
+  };
+}
+
+/**
+ * One connection: frames are handled strictly one after another in arrival order, and each
+ * ACK is written only after `handle` resolved (the gateway stores before it answers).
+ */
+class Connection {
+  private readonly decoder: MllpDecoder;
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private readonly peer: MllpPeer;
+  private closed = false;
+  /** Closing after an oversize message: read nothing more. */
+  private refusing = false;
+
+  constructor(
+    private readonly socket: net.Socket | tls.TLSSocket,
+    private readonly opts: MllpListenerOptions,
+    onClose: () => void,
+  ) {
+    this.decoder = new MllpDecoder(opts.maxMessageBytes);
+    const cert =
+      socket instanceof tls.TLSSocket && socket.authorized ? socket.getPeerCertificate() : undefined;
+    this.peer = {
+      address: socket.remoteAddress ?? '',
+      ...(cert && Object.keys(cert).length ? { certificate: cert } : {}),
+    };
+    socket.setTimeout(opts.idleTimeoutMs);
+    socket.on('timeout', () => {
+      if (this.queued > 0) return; // still working on what it sent: not idle
+      this.log('info', 'mllp: idle timeout, closing connection');
+      socket.end();
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.log('warn', `mllp: socket error: ${err.message}`));
+    socket.on('close', () => {
+      this.closed = true;
+      onClose();
+    });
+  }
+
+  private log(level: 'info' | 'warn', msg: string, extra: Record<string, unknown> = {}): void {
+    this.opts.logger[level]({ peer: this.peer.address, ...extra }, msg);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.refusing) return;
+    const { frames, overflow } = this.decoder.push(chunk);
+    for (const f of frames) this.enqueue(f);
+    if (overflow) {
+      this.log('warn', 'mllp: message exceeds the maximum size, closing connection', {
+        maxMessageBytes: this.opts.maxMessageBytes,
+      });
+      // Messages already framed still get their ACKs before the connection goes.
+      this.refusing = true;
+      this.socket.pause();
+      void this.chain.then(() => this.socket.destroy());
+    }
+  }
+
+  private enqueue(raw: Buffer): void {
+    this.queued++;
+    if (this.queued >= MAX_QUEUED) this.socket.pause();
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.closed) return; // the sender left: it will resend what it got no ACK for
+        const ack = await this.opts.handle(raw, this.peer);
+        if (!this.closed) this.socket.write(frame(ack));
+      } catch (err) {
+        // No ACK can be promised for this message: drop the connection so the sender resends.
+        this.log('warn', `mllp: handler failed, closing connection: ${(err as Error).message}`);
+        this.socket.destroy();
+      } finally {
+        if (--this.queued < MAX_QUEUED && !this.refusing && !this.socket.destroyed) this.socket.resume();
+      }
+    });
+  }
+
+  async drainAndEnd(): Promise<void> {
+    this.socket.pause();
+    await this.chain;
+    if (this.closed) return;
+    await new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+      setTimeout(() => {
+        this.socket.destroy();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import type { Organization } from 'fhir/r4';
+import { OperationOutcomeError } from '../kernel/outcomes.ts';
+import type { FhirRepository } from '../repository/store/fhir-repository.ts';
+import { dependencyOrder } from './dependency-order.ts';
+import type { Institution, InstitutionRegistry, Tier } from './types.ts';
+
+/** HL7 organization-type of every member: all of them provide care (the lab too). */
+const HL7_ORG_TYPE = 'http://terminology.hl7.org/CodeSystem/organization-type';
+
+const TIER_DISPLAY: Record<Tier, string> = {
+  'county-hospital': 'County hospital',
+  'township-health-centre': 'Township health centre',
+  'community-health-centre': 'Community health service centre',
+  'village-clinic': 'Village clinic',
+  'shared-centre': 'Shared service centre',
+};
+
+/** The Organization an institution is projected to; its id is the institution id. */
+export function institutionOrganization(inst: Institution, canonicalBase: string): Organization {
+  const org: Organization = {
+    resourceType: 'Organization',
+    id: inst.id,
+    identifier: [{ system: `${canonicalBase}/sid/institution`, value: inst.id }],
+    active: inst.active,
+    type: [
+      {
+        coding: [
+          {
+            system: `${canonicalBase}/CodeSystem/institution-tier`,
+            code: inst.tier,
+            display: TIER_DISPLAY[inst.tier],
+          },
+          { system: HL7_ORG_TYPE, code: 'prov', display: 'Healthcare Provider' },
+        ],
+        text: TIER_DISPLAY[inst.tier],
+      },
+    ],
+    name: inst.name.zh,
+    alias: [inst.name.en],
+  };
+  if (inst.partOf !== undefined) org.partOf = { reference: `Organization/${inst.partOf}` };
+  return org;
+}
+
+/**
+ * Writes `Organization/{id}` for every institution (update-as-create), parents before children
+ * since `partOf` must point at an existing resource. An Organization whose content already
+ * matches is left alone, so restarts do not pile up versions.
+ */
+export async function projectOrganizations(
+  registry: InstitutionRegistry,
+  repo: FhirRepository,
+  canonicalBase: string,
+): Promise<{ written: string[]; unchanged: string[] }> {
+  const result = { written: [] as string[], unchanged: [] as string[] };
+  for (const inst of dependencyOrder(await registry.list())) {
+    const wanted = institutionOrganization(inst, canonicalBase);
+    const current = await readIfPresent(repo, inst.id);
+    if (current && sameContent(withoutMeta(current), wanted)) {
+      result.unchanged.push(inst.id);
+      continue;
+    }
+    await repo.update('Organization', inst.id, wanted as unknown as Record<string, unknown>);
+    result.written.push(inst.id);
+  }
+  return result;
+}
+
+async function readIfPresent(repo: FhirRepository, id: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const stored = await repo.read('Organization', id);
+    return stored.json === null ? undefined : (JSON.parse(stored.json) as Record<string, unknown>);
+  } catch (err) {
+    // 404 never written, 410 deleted by someone: both mean "write it".
+    if (err instanceof OperationOutcomeError && (err.status === 404 || err.status === 410)) return undefined;
+    throw err;
+  }
+}
+
+function withoutMeta(resource: Record<string, unknown>): Record<string, unknown> {
+  const { meta: _meta, ...rest } = resource;
+  return rest;
+}
+
+/** Deep equality regardless of key order (the store keeps its own order). */
+function sameContent(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,65 @@
+import type { OperationOutcome } from 'fhir/r4';
+import type { Institution } from '../institutions/types.ts';
+import { mapHl7v2 } from '../mapping/hl7v2/index.ts';
+import { MappingError, type MappedMessage, type MappingProblem } from '../mapping/types.ts';
+import { parseHl7, type ParsedHl7 } from '../parse/hl7v2/index.ts';
+import type { FhirModel } from '../repository/fhir-model.ts';
+import { problemsToOutcome } from './outcomes.ts';
+import { validateMappedBundle } from './validate-stage.ts';
+
+/** One HL7 v2 message judged: parsed (when it could be), mapped (when it could be), and why not. */
+export interface Hl7Evaluation {
+  parsed?: ParsedHl7;
+  mapped?: MappedMessage;
+  /** undefined = accepted. `reject` → AR (unsupported type/version); `error` → AE (content). */
+  failure?: { kind: 'error' | 'reject'; problems: MappingProblem[]; outcome: OperationOutcome };
+}
+
+/**
+ * Parse → facility check → map → validate for one message's text, without side effects: shared by
+ * HTTP, MLLP and replay. `facilityCheck` says whether MSH-4 may be this institution's.
+ */
+export function evaluateHl7(
+  text: string,
+  institution: Institution,
+  archiveId: string,
+  env: { model: FhirModel; canonicalBase: string },
+): Hl7Evaluation {
+  let parsed: ParsedHl7 | undefined;
+  try {
+    parsed = parseHl7(text);
+    const facility = parsed.sendingFacility;
+    if (!institution.facilityCodes.includes(facility)) {
+      return fail(parsed, 'reject', [
+        {
+          severity: 'error',
+          text: `MSH-4 "${facility}" is not a facility of ${institution.id} (${institution.facilityCodes.join(', ')})`,
+          hl7: { segment: 'MSH', sequence: 1, field: 4, code: '204' },
+        },
+      ]);
+    }
+    const mapped = mapHl7v2(parsed, { institution, canonicalBase: env.canonicalBase, archiveId });
+    const problems = validateMappedBundle(env.model, mapped.bundle).filter((p) => p.severity === 'error');
+    if (problems.length > 0) return { ...fail(parsed, 'error', problems), mapped };
+    return { parsed, mapped };
+  } catch (err) {
+    if (err instanceof MappingError) return fail(parsed, err.kind, err.problems);
+    throw err;
+  }
+}
+
+function fail(
+  parsed: ParsedHl7 | undefined,
+  kind: 'error' | 'reject',
+  problems: MappingProblem[],
+): Hl7Evaluation {
+  return { ...(parsed ? { parsed } : {}), failure: { kind, problems, outcome: problemsToOutcome(problems) } };
+}
+
+/** True when a failure is "this is not your facility" — the HTTP edge answers 403 for it. */
+export function isForeignFacility(e: Hl7Evaluation): boolean {
+  return (
+    e.failure?.problems.some((p) => p.hl7?.segment === 'MSH' && p.hl7.field === 4 && p.hl7.code === '204') ??
+    false
+  );
+}

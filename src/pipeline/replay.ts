@@ -1,0 +1,64 @@
+import type { InboundMessage } from '../inbox/types.ts';
+import type { InstitutionRegistry } from '../institutions/types.ts';
+import { notFound, notSupported } from '../kernel/outcomes.ts';
+import { acceptedOutcome } from './outcomes.ts';
+import { evaluateFhir, type FhirStageParts } from './fhir-stage.ts';
+import type { Verdict } from './types.ts';
+
+/** The stages of one format, run again on an archived message's raw bytes (no side effects). */
+export type Evaluate = (message: InboundMessage) => Promise<{
+  mapped?: { type: string; eventTime?: string; bundle: unknown };
+  failure?: Verdict['outcome'];
+}>;
+
+/**
+ * `$replay`: the same stages as intake, from the raw bytes, under the same archive id (so
+ * `meta.source` still names it); the verdict replaces the old one and a success is enqueued.
+ * A message already stored is replayed too — the writes are idempotent (institution-scoped keys).
+ */
+export function createReplay(
+  parts: FhirStageParts,
+  registry: InstitutionRegistry,
+  evaluators: Partial<Record<InboundMessage['format'], Evaluate>>,
+) {
+  const fhir: Evaluate = async (m) => {
+    const institution = await registry.get(m.institution);
+    if (!institution) throw notFound(`Institution ${m.institution} is no longer registered`);
+    return evaluateFhir(parts, institution, m.raw, m.id);
+  };
+  const all: Partial<Record<InboundMessage['format'], Evaluate>> = { fhir, ...evaluators };
+  return async function replay(message: InboundMessage): Promise<Verdict> {
+    const evaluate = all[message.format];
+    if (!evaluate) throw notSupported(`Messages of format ${message.format} cannot be replayed yet`, 422);
+    const { mapped, failure } = await evaluate(message);
+    await parts.inbox.replace(message.id, {
+      state: failure ? 'failed' : 'queued',
+      ...(failure ? { outcome: failure } : { outcome: acceptedOutcome(message.id, false) }),
+      ...(mapped && !failure
+        ? {
+            bundle: mapped.bundle as any,
+            type: mapped.type,
+            ...(mapped.eventTime ? { eventTime: mapped.eventTime } : {}),
+          }
+        : {}),
+    });
+    if (!failure) {
+      try {
+        await parts.queue.requeue(message.id);
+      } catch (err) {
+        parts.logger.warn(
+          { messageId: message.id, err: (err as Error).message },
+          'enqueue after replay failed; the reconciler will enqueue it',
+        );
+      }
+    }
+    const after = (await parts.inbox.get(message.id)) ?? message;
+    return {
+      message: after,
+      resend: false,
+      accepted: !failure,
+      outcome: failure ?? acceptedOutcome(message.id, false),
+      format: message.format,
+    };
+  };
+}

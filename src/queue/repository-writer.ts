@@ -1,0 +1,140 @@
+import type { Bundle, BundleEntry } from 'fhir/r4';
+import { Client } from 'fhir-kit-client';
+import type { SigningKey } from '../auth/signing-key.ts';
+import { issueToken, workerClaims } from '../auth/issue-token.ts';
+import { issue, outcome } from '../kernel/outcomes.ts';
+import { stringifyFhirJson } from '../kernel/fhir-json.ts';
+import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
+import { WriteError, classifyRequestError, isPreconditionFailed } from './write-errors.ts';
+import { type CurrentMatch, eventTimeExtension, eventTimeOf, planWrite } from './write-plan.ts';
+
+/** Writes one archived message's mapped Bundle to the FHIR repository. */
+export interface RepositoryWriter {
+  /** Throws `WriteError` (transient or permanent). */
+  write(message: InboundMessage): Promise<WrittenRef[]>;
+}
+
+/** A bearer token for the repository; `fresh` forces a new one (after a 401). */
+export type TokenSource = (fresh?: boolean) => Promise<string>;
+
+/**
+ * Tokens of the internal client `hie-worker`, signed with the local key. A token lives 5 minutes
+ * and is renewed a minute before it expires, so a request never leaves with a dying token.
+ */
+export function workerTokenSource(key: SigningKey, publicUrl: string, ttlSeconds = 300): TokenSource {
+  let current: { token: string; renewAt: number } | undefined;
+  let pending: Promise<string> | undefined;
+  return async (fresh = false) => {
+    if (!fresh && current && Date.now() < current.renewAt) return current.token;
+    // Concurrent jobs share one renewal.
+    pending ??= issueToken(key, workerClaims(publicUrl), ttlSeconds)
+      .then((token) => {
+        current = { token, renewAt: Date.now() + Math.max(ttlSeconds - 60, ttlSeconds / 2) * 1000 };
+        return token;
+      })
+      .finally(() => (pending = undefined));
+    return pending;
+  };
+}
+
+export interface RepositoryWriterOptions {
+  /** HIE_FHIR_BASE_URL */
+  fhirBaseUrl: string;
+  /** HIE_CANONICAL_BASE */
+  canonicalBase: string;
+  token: TokenSource;
+  /** Re-reads after a 412 (or a create that lost a race) before the job is retried by BullMQ. */
+  maxConflictRetries?: number;
+  requestTimeoutMs?: number;
+}
+
+/** fhir-kit-client against `HIE_FHIR_BASE_URL`: read the current matches, then one transaction. */
+export function createRepositoryWriter(opts: RepositoryWriterOptions): RepositoryWriter {
+  const client = new Client({ baseUrl: opts.fhirBaseUrl });
+  const maxRetries = opts.maxConflictRetries ?? 5;
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const extUrl = eventTimeExtension(opts.canonicalBase);
+
+  /** Runs a request with the worker's token; a 401 gets one more try with a new token. */
+  const call = async <T>(
+    fn: (headers: Record<string, string>, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> => {
+    for (let fresh = false; ; fresh = true) {
+      const headers = { authorization: `Bearer ${await opts.token(fresh)}` };
+      try {
+        return await fn(headers, AbortSignal.timeout(timeoutMs));
+      } catch (err) {
+        if (!fresh && (err as { response?: { status?: number } })?.response?.status === 401) continue;
+        throw err;
+      }
+    }
+  };
+
+  const lookup = async (type: string, query: string): Promise<CurrentMatch[]> => {
+    const found = (await call((headers, signal) =>
+      client.request(`${type}?${query}&_count=2`, { options: { headers, signal } }),
+    )) as unknown as Bundle;
+    return (found.entry ?? [])
+      .filter((e) => e.resource?.resourceType === type && (e.search?.mode ?? 'match') === 'match')
+      .map((e) => {
+        const r = e.resource!;
+        return {
+          id: r.id!,
+          ...(r.meta?.versionId ? { versionId: r.meta.versionId } : {}),
+          ...(eventTimeOf(r, extUrl) ? { eventTime: eventTimeOf(r, extUrl)! } : {}),
+        };
+      });
+  };
+
+  return {
+    async write(message) {
+      if (!message.bundle) {
+        throw new WriteError(
+          'permanent',
+          'HIE-WRITE-NO-BUNDLE',
+          undefined,
+          outcome(
+            issue({
+              code: 'processing',
+              diagnostics: 'The message has no mapped Bundle to write',
+              hieCode: 'HIE-WRITE-NO-BUNDLE',
+            }),
+          ),
+        );
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const plan = await planWrite(message, message.bundle, lookup, opts.canonicalBase);
+          if (!plan.bundle) return plan.skipped;
+          // A string body: fhir-kit-client would JSON.stringify an object and lose exact decimals.
+          const body = stringifyFhirJson(plan.bundle);
+          const response = (await call((headers, signal) =>
+            client.httpClient.post('/', body, { headers, signal }),
+          )) as unknown as Bundle;
+          const written = writtenRefs(response.entry ?? []);
+          // A conditional create that found the resource (200): another message created it after our
+          // read, and this one's content was not applied. Writing again applies the ordering rule.
+          const lostRace = [...plan.creates].some((i) => written[i]?.status.startsWith('200'));
+          if (!lostRace || attempt >= maxRetries) return [...written, ...plan.skipped];
+        } catch (err) {
+          if (isPreconditionFailed(err) && attempt < maxRetries) continue;
+          throw classifyRequestError(err);
+        }
+      }
+    },
+  };
+}
+
+const LOCATION = /([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?\/?$/;
+
+/** Reference, version and status of each entry of a transaction-response. */
+function writtenRefs(entries: BundleEntry[]): WrittenRef[] {
+  return entries.map((e) => {
+    const status = e.response?.status ?? 'unknown';
+    const m = LOCATION.exec(e.response?.location ?? e.fullUrl ?? '');
+    const version = m?.[3] ?? /W\/"([^"]+)"/.exec(e.response?.etag ?? '')?.[1] ?? e.resource?.meta?.versionId;
+    const ref: WrittenRef = { reference: m ? `${m[1]}/${m[2]}` : (e.response?.location ?? ''), status };
+    if (version) ref.versionId = version;
+    return ref;
+  });
+}

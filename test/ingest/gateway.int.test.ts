@@ -1,0 +1,298 @@
+import { Client } from 'fhir-kit-client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
+
+const BASE = 'https://county-hie.org/fhir';
+const CPH = 'county-peoples-hospital';
+const CGCHC = 'chengguan-community-health-centre';
+
+const adt = (controlId: string, mrn: string, birth = '19491231') =>
+  [
+    `MSH|^~\\&|HIS|CPH|HIE|COUNTY|20261101083000||ADT^A01^ADT_A01|${controlId}|P|2.5.1|||||CHN|UNICODE UTF-8`,
+    'EVN|A01|20261101082500',
+    `PID|1||${mrn}^^^CPH^MR~11010519491231002X^^^CHNID^NNCHN||王^秀英||${birth}|F|||城关镇东街1号^^某县^^^CHN||13800138000`,
+    `PV1|1|I|NEURO^201^1||||||||||||||||V${controlId}|||||||||||||||||||||||||20261101080000`,
+  ].join('\r');
+
+describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
+  'the ingestion gateway on $name',
+  (server) => {
+    let gw: TestGateway;
+    let fhir: Client;
+    const post = async (path: string, body: string | Buffer, type: string, token: string) =>
+      fetch(`${gw.publicUrl}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': type },
+        body,
+      });
+    const messageIdOf = (res: Response) => res.headers.get('location')!.split('/').pop()!;
+
+    beforeAll(async () => {
+      gw = await startTestGateway(server, inject('redisUrl'));
+      fhir = new Client({ baseUrl: gw.fhirUrl, bearerToken: gw.adminToken });
+    });
+    afterAll(async () => gw?.close());
+
+    it('takes a FHIR Bundle, answers 202 + Location, and the worker writes it keyed to the sender', async () => {
+      const token = await gw.institutionToken(CGCHC);
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            fullUrl: 'urn:uuid:4f1c0f37-5d3e-4d6b-9a55-0c2b3a1d9e01',
+            resource: { resourceType: 'Patient', id: 'p-77', name: [{ text: '李秀兰' }], gender: 'female' },
+            request: { method: 'PUT', url: 'Patient/p-77' },
+          },
+          {
+            resource: {
+              resourceType: 'Encounter',
+              id: 'e-1',
+              status: 'finished',
+              class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+              subject: { reference: 'Patient/p-77' },
+            },
+            request: { method: 'PUT', url: 'Encounter/e-1' },
+          },
+        ],
+      };
+      const res = await post('/ingest/fhir', JSON.stringify(bundle), 'application/fhir+json', token);
+      expect(res.status).toBe(202);
+      expect(((await res.json()) as any).resourceType).toBe('OperationOutcome');
+      const id = messageIdOf(res);
+      const m = await gw.settled(id);
+      expect(m?.state).toBe('stored');
+
+      const found: any = await fhir.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${BASE}/sid/source-id/${CGCHC}|p-77` },
+      });
+      expect(found.entry).toHaveLength(1);
+      const patient = found.entry[0].resource;
+      expect(patient.id).not.toBe('p-77'); // the sender's id is kept as an identifier, never as ours
+      expect(patient.meta.source).toBe(`${BASE}/institution/${CGCHC}#${id}`);
+      const enc: any = await fhir.search({
+        resourceType: 'Encounter',
+        searchParams: { subject: `Patient/${patient.id}` },
+      });
+      expect(enc.entry).toHaveLength(1);
+      const prov: any = await fhir.search({
+        resourceType: 'Provenance',
+        searchParams: { target: `Patient/${patient.id}` },
+      });
+      expect(prov.entry?.length).toBe(1);
+      expect(prov.entry[0].resource.agent[0].who.reference).toBe(`Organization/${CGCHC}`);
+
+      // The same body again: a re-send, answered without a second write.
+      const again = await post('/ingest/fhir', JSON.stringify(bundle), 'application/fhir+json', token);
+      expect(again.status).toBe(202);
+      expect(messageIdOf(again)).toBe(id);
+      const after: any = await fhir.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${BASE}/sid/source-id/${CGCHC}|p-77`, _summary: 'count' },
+      });
+      expect(after.total).toBe(1);
+    });
+
+    it('refuses invalid FHIR with 422 naming the element, and keeps it in the failed list', async () => {
+      const token = await gw.institutionToken(CGCHC);
+      const res = await post(
+        '/ingest/fhir',
+        JSON.stringify({ resourceType: 'Patient', gender: 'robot' }),
+        'application/fhir+json',
+        token,
+      );
+      expect(res.status).toBe(422);
+      const oo: any = await res.json();
+      expect(oo.issue[0].expression[0]).toBe('Patient.gender');
+      const id = messageIdOf(res);
+      const list: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages?status=failed`, {
+          headers: { Authorization: `Bearer ${token}` },
+        })
+      ).json();
+      const item = list.items.find((i: any) => i.id === id);
+      expect(item.state).toBe('failed');
+      expect(item.raw).toContain('robot');
+      // Replay runs the same stages again: still invalid, still failed, still there.
+      const replay = await fetch(`${gw.publicUrl}/ingest/messages/${id}/$replay`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(replay.status).toBe(422);
+      expect(((await replay.json()) as any).state).toBe('failed');
+    });
+
+    it('keeps a message the repository refused, and replay writes it once the cause is fixed', async () => {
+      const token = await gw.institutionToken(CGCHC);
+      const body = JSON.stringify({
+        resourceType: 'Patient',
+        id: 'p-org',
+        name: [{ text: '孙七' }],
+        managingOrganization: { reference: 'Organization/cg-branch-2' },
+      });
+      const res = await post('/ingest/fhir', body, 'application/fhir+json', token);
+      expect(res.status).toBe(202);
+      const id = messageIdOf(res);
+      const failed = await gw.settled(id);
+      expect(failed?.state).toBe('failed');
+      expect(JSON.stringify(failed?.outcome)).toMatch(/Organization/);
+
+      // The sender's organisation arrives (keyed to the sender, as the pass-through keys it).
+      await fhir.create({
+        resourceType: 'Organization',
+        body: {
+          resourceType: 'Organization',
+          name: '城关二分站',
+          identifier: [{ system: `${BASE}/sid/source-id/${CGCHC}`, value: 'cg-branch-2' }],
+        },
+      });
+      const replay = await fetch(`${gw.publicUrl}/ingest/messages/${id}/$replay`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(replay.status).toBe(202);
+      expect((await gw.settled(id))?.state).toBe('stored');
+      const found: any = await fhir.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${BASE}/sid/source-id/${CGCHC}|p-org` },
+      });
+      expect(found.entry).toHaveLength(1);
+    });
+
+    it('lets only an institution submit, and only its own messages be seen', async () => {
+      const body = JSON.stringify({ resourceType: 'Patient', name: [{ text: '张' }] });
+      expect(
+        (
+          await fetch(`${gw.publicUrl}/ingest/fhir`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/fhir+json' },
+            body,
+          })
+        ).status,
+      ).toBe(401);
+      expect((await post('/ingest/fhir', body, 'application/fhir+json', gw.adminToken)).status).toBe(403);
+      const mine = await post(
+        '/ingest/fhir',
+        body,
+        'application/fhir+json',
+        await gw.institutionToken(CGCHC),
+      );
+      const id = messageIdOf(mine);
+      const other = await gw.institutionToken(CPH);
+      const peek = await fetch(`${gw.publicUrl}/ingest/messages/${id}`, {
+        headers: { Authorization: `Bearer ${other}` },
+      });
+      expect(peek.status).toBe(403);
+      const list: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages`, { headers: { Authorization: `Bearer ${other}` } })
+      ).json();
+      expect(list.items.every((i: any) => i.institution === CPH)).toBe(true);
+      const asAdmin: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages/${id}`, {
+          headers: { Authorization: `Bearer ${gw.adminToken}` },
+        })
+      ).json();
+      expect(asAdmin.raw).toContain('张');
+    });
+
+    it('takes HL7 v2 over HTTP: 200 + AA + Location, Patient and Encounter written under the MRN', async () => {
+      const token = await gw.institutionToken(CPH);
+      const res = await post('/ingest/hl7v2', adt('MSG0001', 'MRN001'), 'application/hl7-v2', token);
+      expect(res.status).toBe(200);
+      const ack = await res.text();
+      expect(ack).toMatch(/^MSH\|/);
+      expect(ack).toContain('MSA|AA|MSG0001');
+      const m = await gw.settled(messageIdOf(res));
+      expect(m?.state).toBe('stored');
+      const p: any = await fhir.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${BASE}/sid/mrn/${CPH}|MRN001` },
+      });
+      expect(p.entry).toHaveLength(1);
+      expect(p.entry[0].resource.name[0].text).toBe('王秀英');
+      const e: any = await fhir.search({
+        resourceType: 'Encounter',
+        searchParams: { identifier: `${BASE}/sid/visit/${CPH}|VMSG0001` },
+      });
+      expect(e.entry[0].resource.serviceProvider.reference).toBe(`Organization/${CPH}`);
+
+      const again = await post('/ingest/hl7v2', adt('MSG0001', 'MRN001'), 'application/hl7-v2', token);
+      expect(await again.text()).toContain('MSA|AA|MSG0001');
+      const count: any = await fhir.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${BASE}/sid/mrn/${CPH}|MRN001`, _summary: 'count' },
+      });
+      expect(count.total).toBe(1);
+    });
+
+    it('answers AE with ERR for bad content, 400 without MSH, 403 for another facility', async () => {
+      const token = await gw.institutionToken(CPH);
+      const bad = await post(
+        '/ingest/hl7v2',
+        adt('MSG0002', 'MRN002', '19491340'),
+        'application/hl7-v2',
+        token,
+      );
+      expect(bad.status).toBe(200);
+      const ack = await bad.text();
+      expect(ack).toContain('MSA|AE|MSG0002');
+      expect(ack).toMatch(/\rERR\|\|PID\^1\^7/);
+      expect((await gw.settled(messageIdOf(bad)))?.state).toBe('failed');
+
+      const noMsh = await post('/ingest/hl7v2', 'hello', 'text/plain', token);
+      expect(noMsh.status).toBe(400);
+      const foreign = await post(
+        '/ingest/hl7v2',
+        adt('MSG0003', 'MRN003').replace('|HIS|CPH|', '|HIS|CSL|'),
+        'application/hl7-v2',
+        token,
+      );
+      expect(foreign.status).toBe(403);
+    });
+
+    it('acknowledges several messages in one POST, one ACK per line in order', async () => {
+      const token = await gw.institutionToken(CPH);
+      const res = await post(
+        '/ingest/hl7v2',
+        [adt('MSG0010', 'MRN010'), adt('MSG0011', 'MRN011', 'bad')].join('\r'),
+        'application/hl7-v2',
+        token,
+      );
+      const acks = (await res.text()).split('\n');
+      expect(acks).toHaveLength(2);
+      expect(acks[0]).toContain('MSA|AA|MSG0010');
+      expect(acks[1]).toContain('MSA|AE|MSG0011');
+    });
+
+    it('answers a FHIR message with a response message', async () => {
+      const token = await gw.institutionToken(CGCHC);
+      const message = {
+        resourceType: 'Bundle',
+        type: 'message',
+        entry: [
+          {
+            resource: {
+              resourceType: 'MessageHeader',
+              id: 'mh-1',
+              eventCoding: { system: 'urn:test', code: 'patient-update' },
+              source: { endpoint: 'urn:cgchc' },
+            },
+          },
+          { resource: { resourceType: 'Patient', id: 'p-9', name: [{ text: '赵六' }] } },
+        ],
+      };
+      const res = await post(
+        '/fhir/$process-message',
+        JSON.stringify(message),
+        'application/fhir+json',
+        token,
+      );
+      expect(res.status).toBe(200);
+      const answer: any = await res.json();
+      expect(answer.type).toBe('message');
+      expect(answer.entry[0].resource.response).toMatchObject({ identifier: 'mh-1', code: 'ok' });
+      expect((await gw.settled(messageIdOf(res)))?.state).toBe('stored');
+    });
+  },
+);

@@ -1,0 +1,139 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/kernel/logger.ts';
+import {
+  frame,
+  MllpClient,
+  MllpDecoder,
+  sendMllp,
+  startMllpListener,
+  type MllpListener,
+} from '../../../src/ingest/mllp/index.ts';
+
+const msg = (id: string) =>
+  Buffer.from(`MSH|^~\\&|HIS|XQWSY|HIE|COUNTY|20240301||ADT^A01|${id}|P|2.5.1\rPID|1||M1^^^^MR||张^三\r`);
+const ackFor = (raw: Buffer) => Buffer.from(`ACK ${/\|ADT\^A01\|([^|]+)\|/.exec(raw.toString())![1]}`);
+
+let listener: MllpListener | undefined;
+afterEach(async () => {
+  await listener?.close();
+  listener = undefined;
+});
+
+async function start(handle: (raw: Buffer) => Promise<Buffer>, maxMessageBytes = 1 << 20) {
+  listener = await startMllpListener({
+    port: 0,
+    host: '127.0.0.1',
+    maxMessageBytes,
+    idleTimeoutMs: 5000,
+    logger: silentLogger(),
+    handle,
+  });
+  return listener.port;
+}
+
+/** A raw socket collecting every byte, for tests that control chunking. */
+async function rawSocket(port: number) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise((r) => socket.once('connect', r));
+  const received: Buffer[] = [];
+  socket.on('data', (d: Buffer) => received.push(d));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  const frames = () => {
+    const dec = new MllpDecoder(1 << 20);
+    return dec.push(Buffer.concat(received)).frames.map((f) => f.toString());
+  };
+  return { socket, frames, closed };
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const t = Date.now();
+  while (!cond()) {
+    if (Date.now() - t > ms) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('MLLP framing', () => {
+  it('decodes frames split across chunks, several per chunk, ignoring garbage outside frames', () => {
+    const dec = new MllpDecoder(1000);
+    const a = frame(msg('A'));
+    const b = frame(msg('B'));
+    const all = Buffer.concat([Buffer.from('noise\r\n'), a, b]);
+    const got: string[] = [];
+    for (let i = 0; i < all.length; i += 7)
+      got.push(...dec.push(all.subarray(i, i + 7)).frames.map((f) => f.toString()));
+    expect(got).toEqual([msg('A').toString(), msg('B').toString()]);
+    expect(new MllpDecoder(10).push(a).overflow).toBe(true);
+  });
+});
+
+describe('MLLP listener and client', () => {
+  it('answers two messages on one connection in order, the slow first one first', async () => {
+    const order: string[] = [];
+    const port = await start(async (raw) => {
+      const ack = ackFor(raw);
+      if (ack.toString() === 'ACK A') await new Promise((r) => setTimeout(r, 150));
+      order.push(ack.toString());
+      return ack;
+    });
+    const client = new MllpClient('127.0.0.1', port);
+    const [a, b] = await Promise.all([client.send(msg('A')), client.send(msg('B'))]);
+    expect([a.toString(), b.toString()]).toEqual(['ACK A', 'ACK B']);
+    expect(order).toEqual(['ACK A', 'ACK B']);
+    await client.close();
+  });
+
+  it('writes the ACK only after handle resolves', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const port = await start(async (raw) => {
+      await gate;
+      return ackFor(raw);
+    });
+    const s = await rawSocket(port);
+    s.socket.write(frame(msg('SLOW')));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.frames()).toEqual([]); // still storing: no ACK yet
+    release();
+    await until(() => s.frames().length === 1);
+    expect(s.frames()).toEqual(['ACK SLOW']);
+    s.socket.destroy();
+  });
+
+  it('handles a message split across TCP chunks and two messages in one chunk', async () => {
+    const seen: string[] = [];
+    const port = await start(async (raw) => {
+      seen.push(raw.toString());
+      return ackFor(raw);
+    });
+    const s = await rawSocket(port);
+    const one = frame(msg('S1'));
+    for (const part of [one.subarray(0, 5), one.subarray(5, 40), one.subarray(40)]) {
+      s.socket.write(part);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    s.socket.write(Buffer.concat([frame(msg('T1')), frame(msg('T2'))]));
+    await until(() => s.frames().length === 3);
+    expect(s.frames()).toEqual(['ACK S1', 'ACK T1', 'ACK T2']);
+    expect(seen[0]).toBe(msg('S1').toString()); // bytes intact, 张三 included
+    s.socket.destroy();
+  });
+
+  it('closes the connection when a message exceeds the maximum size', async () => {
+    let calls = 0;
+    const port = await start(async (raw) => {
+      calls++;
+      return ackFor(raw);
+    }, 200);
+    const s = await rawSocket(port);
+    s.socket.write(Buffer.concat([Buffer.of(0x0b), Buffer.alloc(500, 0x41)]));
+    await s.closed;
+    expect(calls).toBe(0);
+  });
+
+  it('sendMllp sends one message on a fresh connection', async () => {
+    const port = await start(async (raw) => ackFor(raw));
+    expect((await sendMllp('127.0.0.1', port, msg('ONE'))).toString()).toBe('ACK ONE');
+  });
+});
