@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import express, { type Express, type Response, type Router } from 'express';
 import type { Config } from '../config/load-config.ts';
 import type { Database } from '../db/database.ts';
@@ -32,6 +33,8 @@ export interface AppParts {
   ingest?: IngestParts;
   /** `POST /auth/token` (SMART Backend Services), given by whoever owns the registry. */
   tokenRouter?: Router;
+  /** The process's Prometheus registry, when other parts (the worker) report into it too. */
+  metricsRegistry?: Registry;
   /** Further readiness checks (Redis …) beside PostgreSQL. */
   readiness?: ReadinessCheck[];
 }
@@ -82,7 +85,7 @@ export function buildApp(parts: AppParts): BuiltApp {
     bundles: new BundleProcessor(repo, config.maxBundleEntries),
     capabilityStatement: () => capability,
   });
-  const metrics = createMetrics();
+  const metrics = createMetrics(parts.metricsRegistry);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import type { Server } from 'node:http';
 import { mkdir, readFile } from 'node:fs/promises';
 import { ConfigError, loadConfig } from '../config/load-config.ts';
@@ -89,7 +90,15 @@ export async function main(env: Record<string, string | undefined> = process.env
 
     // The worker runs beside the gateway; `npm run worker` runs more of them elsewhere.
     const queueUrl = redisUrl;
-    const workerParts = startWorkerParts({ config, logger, db, redisUrl: queueUrl, signingKey });
+    const metricsRegistry = new Registry();
+    const workerParts = startWorkerParts({
+      config,
+      logger,
+      db,
+      redisUrl: queueUrl,
+      signingKey,
+      metricsRegistry,
+    });
     shutdown.add('worker', () => workerParts.close());
     const board = queueBoard(queueUrl);
     shutdown.add('queue dashboard', () => board.close());
@@ -101,6 +110,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       signingKey,
       verifier,
       version: await packageVersion(),
+      metricsRegistry,
       ingest: { registry, inbox, queue: workerParts.queue, adminRouters: [board.router] },
       tokenRouter: tokenEndpoint({ db, registry, signingKey, publicUrl: config.publicUrl, logger }),
       readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }],

@@ -1,3 +1,5 @@
+import type { Registry } from 'prom-client';
+import { createWorkerMetrics } from '../queue/worker-metrics.ts';
 import { ConfigError, type Config, loadConfig } from '../config/load-config.ts';
 import { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
@@ -28,6 +30,8 @@ export interface WorkerPartsOptions {
   reconcileGraceMs?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Prometheus registry of the process (the gateway's, when both run in one process). */
+  metricsRegistry?: Registry;
 }
 
 export interface WorkerParts {
@@ -66,6 +70,7 @@ export function startWorkerParts(o: WorkerPartsOptions): WorkerParts {
     ...(o.prefix ? { prefix: o.prefix } : {}),
     ...(o.lockDurationMs ? { lockDurationMs: o.lockDurationMs } : {}),
     ...(o.stalledIntervalMs ? { stalledIntervalMs: o.stalledIntervalMs } : {}),
+    ...(o.metricsRegistry ? { metrics: createWorkerMetrics(o.metricsRegistry) } : {}),
   });
   const reconciler = startReconciler({
     inbox,

@@ -5,6 +5,7 @@ import type { Logger } from '../kernel/logger.ts';
 import { DEFAULT_PREFIX, INGEST_QUEUE, workerConnection } from './connection.ts';
 import type { WriteJobData } from './ingest-queue.ts';
 import type { RepositoryWriter } from './repository-writer.ts';
+import type { WorkerMetrics } from './worker-metrics.ts';
 import { WriteError } from './write-errors.ts';
 
 export interface IngestWorkerOptions {
@@ -18,6 +19,8 @@ export interface IngestWorkerOptions {
   maxAttempts: number;
   /** How long a job stays locked to a worker that stopped answering (default 30 s). */
   lockDurationMs?: number;
+  /** Counters and the receive → stored histogram, when the process exposes metrics. */
+  metrics?: WorkerMetrics;
   /** How often orphaned (stalled) jobs are looked for (default 30 s). */
   stalledIntervalMs?: number;
 }
@@ -48,11 +51,13 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
     if (attempts > maxAttempts) {
       // Counted before writing: a message that kills the worker every time ends here too.
       await fail(id, 'HIE-WORKER-POISON', `Gave up after ${maxAttempts} attempts`, attempts);
+      opts.metrics?.finished(message.institution, message.type, 'failed', message.receivedAt);
       throw new UnrecoverableError(`HIE-WORKER-POISON ${id}`);
     }
     try {
       const written = await writer.write(message);
       await inbox.markStored(id, written);
+      opts.metrics?.finished(message.institution, message.type, 'stored', message.receivedAt);
       logger.info(
         { id, state: 'stored', attempts, institution: message.institution, type: message.type },
         'message stored',
@@ -71,6 +76,7 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
       }
       if (err.kind === 'permanent') {
         await inbox.markFailed(id, err.outcome);
+        opts.metrics?.finished(message.institution, message.type, 'failed', message.receivedAt);
         logger.warn({ id, state: 'failed', code: err.code, status: err.status }, 'message failed');
         throw new UnrecoverableError(`${err.code} ${id}`);
       }
@@ -83,6 +89,7 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
           attempts,
           err,
         );
+        opts.metrics?.finished(message.institution, message.type, 'failed', message.receivedAt);
         throw new UnrecoverableError(`HIE-WORKER-POISON ${id}`);
       }
       logger.info({ id, attempts, code: err.code, status: err.status }, 'write will be retried');

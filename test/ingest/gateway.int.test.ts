@@ -265,6 +265,24 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(acks[1]).toContain('MSA|AE|MSG0011');
     });
 
+    it('counts messages in Prometheus metrics, with no personal data in labels', async () => {
+      const res = await fetch(`${gw.publicUrl}/metrics`, {
+        headers: { Authorization: `Bearer ${gw.adminToken}` },
+      });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toMatch(
+        /hie_ingest_messages_total\{institution="county-peoples-hospital",type="ADT\^A01",verdict="accepted"\} [1-9]/,
+      );
+      expect(text).toMatch(
+        /hie_ingest_finished_total\{institution="county-peoples-hospital",type="ADT\^A01",state="stored"\} [1-9]/,
+      );
+      expect(text).toMatch(/hie_ingest_receive_to_stored_seconds_count\{type="ADT\^A01"\} [1-9]/);
+      expect(text).toMatch(/^hie_queue_depth \d+/m);
+      expect(text).not.toMatch(/王|秀英|MRN0|11010519491231002X/);
+      expect((await fetch(`${gw.publicUrl}/metrics`)).status).toBe(401);
+    });
+
     it('answers a FHIR message with a response message', async () => {
       const token = await gw.institutionToken(CGCHC);
       const message = {

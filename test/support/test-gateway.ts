@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { buildApp } from '../../src/app/build-app.ts';
 import { startWorkerParts, type WorkerParts } from '../../src/app/main-worker.ts';
 import { tokenEndpoint } from '../../src/auth/backend-services/token-endpoint.ts';
@@ -66,7 +67,9 @@ export async function startTestGateway(
   const registry = new PostgresInstitutionRegistry(database.db);
   const inbox = new PostgresInbox(database.db);
   const prefix = `hie-test-${randomBytes(4).toString('hex')}`;
+  const metricsRegistry = new Registry();
   const worker = startWorkerParts({
+    metricsRegistry,
     config,
     logger,
     db: database.db,
@@ -85,6 +88,7 @@ export async function startTestGateway(
     signingKey,
     verifier,
     version: 'test',
+    metricsRegistry,
     ingest: { registry, inbox, queue: worker.queue },
     tokenRouter: tokenEndpoint({
       db: database.db,

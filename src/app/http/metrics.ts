@@ -12,8 +12,8 @@ export interface AppMetrics {
   router: Router;
 }
 
-export function createMetrics(): AppMetrics {
-  const registry = new Registry();
+/** `registry`: shared with the worker when both run in one process (`npm start`). */
+export function createMetrics(registry: Registry = new Registry()): AppMetrics {
   collectDefaultMetrics({ register: registry });
   const duration = new Histogram({
     name: 'hie_http_request_duration_seconds',
