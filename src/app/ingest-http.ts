@@ -8,7 +8,7 @@ import type { Logger } from '../kernel/logger.ts';
 import { ingestRoutes } from '../ingest/http/ingest-routes.ts';
 import { messagesRoutes } from '../ingest/http/messages-routes.ts';
 import { processMessageRoute } from '../ingest/http/process-message-route.ts';
-import { acceptFeed } from '../pipeline/feed-stage.ts';
+import { acceptFeed, feedEvaluator } from '../pipeline/feed-stage.ts';
 import { acceptFhir, type FhirStageParts } from '../pipeline/fhir-stage.ts';
 import { createReplay, type Evaluate } from '../pipeline/replay.ts';
 import type { IngestQueue } from '../queue/types.ts';
@@ -43,7 +43,12 @@ export function mountIngest(
     institutionIds: async () => new Set((await ingest.registry.list()).map((i) => i.id)),
   };
   const hl7v2 = hl7v2Edges(stageParts, ingest.registry, config);
-  const evaluators: Partial<Record<InboundMessage['format'], Evaluate>> = { hl7v2: hl7v2.evaluate };
+  const byId = (id: string) => ingest.registry.get(id);
+  const evaluators: Partial<Record<InboundMessage['format'], Evaluate>> = {
+    hl7v2: hl7v2.evaluate,
+    csv: feedEvaluator(byId, 'csv'),
+    json: feedEvaluator(byId, 'json'),
+  };
   const replay = createReplay(stageParts, ingest.registry, evaluators);
   app.use(
     processMessageRoute({

@@ -1,4 +1,5 @@
 import { Client } from 'fhir-kit-client';
+import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
 
@@ -263,6 +264,34 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(acks).toHaveLength(2);
       expect(acks[0]).toContain('MSA|AA|MSG0010');
       expect(acks[1]).toContain('MSA|AE|MSG0011');
+    });
+
+    it('archives each CSV row as its own message, kept as failed until a mapping exists', async () => {
+      const token = await gw.institutionToken('dongcun-village-clinic');
+      const bytes = iconv.encode('姓名,性别,收缩压\r\n欧阳秀英,女,150\r\n张三,男,132\r\n', 'gb18030');
+      const res = await post('/ingest/csv/village-visits', bytes, 'text/csv', token);
+      expect(res.status).toBe(422);
+      const oo: any = await res.json();
+      expect(oo.issue[0].diagnostics).toMatch(/No mapping is installed for csv feed "village-visits"/);
+      const list: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages?type=csv:village-visits`, {
+          headers: { Authorization: `Bearer ${token}` },
+        })
+      ).json();
+      expect(list.items).toHaveLength(2);
+      // Newest first; each row kept with the header, readable again as UTF-8 text.
+      expect(list.items.map((i: any) => i.raw.split('\r\n')[1])).toEqual(['张三,男,132', '欧阳秀英,女,150']);
+
+      const short = await post('/ingest/csv/village-visits', Buffer.from('a,b\n1\n'), 'text/csv', token);
+      expect(((await short.json()) as any).issue[0].expression).toEqual(['line 2, column "b"']);
+      const notObject = await post(
+        '/ingest/json/township-his',
+        '[1,2]',
+        'application/json',
+        await gw.institutionToken('qiaotou-township-health-centre'),
+      );
+      expect(notObject.status).toBe(422);
+      expect(((await notObject.json()) as any).issue[0].diagnostics).toMatch(/must be an object/);
     });
 
     it('counts messages in Prometheus metrics, with no personal data in labels', async () => {
