@@ -19,10 +19,12 @@ export class Database implements Queryable {
   ) {
     this.pool = new pg.Pool({
       connectionString,
-      max: opts.max ?? 10,
+      max: opts.max ?? 16,
       application_name: opts.applicationName ?? 'county-hie',
-      // Fail fast when PostgreSQL is down, so callers answer 503 instead of hanging.
-      connectionTimeoutMillis: 5_000,
+      // A PostgreSQL that is down refuses at once (ECONNREFUSED → 503). This bound is for a server
+      // that hangs — and it also bounds the wait for a free pooled connection, so it must be long
+      // enough that a burst of requests queues instead of being answered 503 (seen at 5 s under load).
+      connectionTimeoutMillis: 30_000,
     });
     // An idle client that loses its server must not crash the process; the pool replaces it.
     this.pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'idle PostgreSQL client error'));

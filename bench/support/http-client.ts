@@ -1,0 +1,79 @@
+import http from 'node:http';
+
+export interface Reply {
+  status: number;
+  body: string;
+  /** Wall time from sending to the last byte of the body. */
+  ms: number;
+}
+
+/**
+ * A minimal keep-alive HTTP client with the bearer token set: node:http directly, so the load
+ * generator adds as little of its own CPU and latency as it can on a box it shares with the server.
+ */
+export class HttpClient {
+  private readonly agent: http.Agent;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string,
+    sockets: number,
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
+  }
+
+  request(method: string, url: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
+    return this.attempt(method, url, body, headers, true);
+  }
+
+  private attempt(
+    method: string,
+    url: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+    mayRetry: boolean,
+  ): Promise<Reply> {
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        url,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            accept: 'application/fhir+json',
+            ...(body === undefined
+              ? {}
+              : { 'content-type': 'application/fhir+json', 'content-length': Buffer.byteLength(body) }),
+            ...headers,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              ms: performance.now() - started,
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // Almost always the server closing an idle keep-alive socket just as we reused it, so the
+        // app never saw the request: send it once more on a fresh socket (Node's documented remedy).
+        if (mayRetry && req.reusedSocket && err.code === 'ECONNRESET') {
+          this.attempt(method, url, body, headers, false).then(resolve, reject);
+        } else reject(err);
+      });
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
