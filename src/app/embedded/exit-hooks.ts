@@ -8,7 +8,9 @@ import { createRequire } from 'node:module';
  * natural exit. We unhook all of them; `embedded-postgres.ts` keeps its own synchronous `exit`
  * handler that stops a server still running. SIGKILL leaves the server up; the next start finds it.
  */
-export function releaseEmbeddedPostgresSignals(): void {
+export function releaseEmbeddedPostgresSignals(
+  events: readonly string[] = ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'],
+): void {
   const require = createRequire(import.meta.url);
   let hook: { unhookEvent?: (e: string) => void; hookedEvents?: () => string[] };
   try {
@@ -18,7 +20,7 @@ export function releaseEmbeddedPostgresSignals(): void {
     return; // A future embedded-postgres without this dependency: nothing to undo.
   }
   const hooked = hook.hookedEvents?.() ?? [];
-  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
+  for (const event of events) {
     if (hooked.includes(event)) hook.unhookEvent?.(event);
   }
 }
