@@ -86,8 +86,15 @@ export async function spawnChild<Info>(
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    // The product logs to stdout (pino); the bench drops it as a log collector would take it away.
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    // The product logs to stderr (pino, fd 2): drained here and dropped, as a log collector would
+    // take it away; the last lines are printed if the child dies before it is asked to stop.
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let tail = '';
+  let stopping = false;
+  child.stderr!.on('data', (c: Buffer) => (tail = (tail + c.toString('utf8')).slice(-4000)));
+  child.once('exit', (code) => {
+    if (!stopping && code !== 0) console.error(`${name} exited (code ${code}); last output:\n${tail}`);
   });
   let seq = 0;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -121,6 +128,7 @@ export async function spawnChild<Info>(
         child.send({ seq: s, op, arg });
       }),
     stop: async () => {
+      stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

@@ -31,7 +31,10 @@ export async function writeDirect(opts: {
 }): Promise<DirectResult> {
   const prepared: InboundMessage[] = opts.messages.map((m) => {
     const id = uuidv7();
-    const e = evaluateHl7(m.text, opts.institution, id, { model: opts.model, canonicalBase: opts.canonicalBase });
+    const e = evaluateHl7(m.text, opts.institution, id, {
+      model: opts.model,
+      canonicalBase: opts.canonicalBase,
+    });
     if (!e.mapped || e.failure) throw new Error(`bench message ${m.controlId} does not map`);
     const now = new Date().toISOString();
     return {

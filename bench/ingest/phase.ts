@@ -99,7 +99,8 @@ export async function runPhase(
   const codes: Record<string, number> = {};
   for (const r of records) codes[r.code] = (codes[r.code] ?? 0) + 1;
   const cpu: Record<string, number> = {};
-  for (const k of Object.keys(after)) cpu[k] = round(((after[k] ?? 0) - (before[k] ?? 0)) / messages.length, 3);
+  for (const k of Object.keys(after))
+    cpu[k] = round(((after[k] ?? 0) - (before[k] ?? 0)) / messages.length, 3);
 
   return {
     name,

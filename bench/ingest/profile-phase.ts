@@ -46,7 +46,13 @@ export async function profileWritePath(
     const cpu = r.cpuMsPerMessage[c.name] ?? 0;
     const queueLibPct = shareOf(s, QUEUE_LIBS);
     libs += (cpu * queueLibPct) / 100;
-    processes[c.name] = { ...s, areas: s.areas.slice(0, 15), queueLibPct, cpuMsPerMessage: cpu };
+    processes[c.name] = {
+      ...s,
+      areas: s.areas.slice(0, 15),
+      callerAreas: s.callerAreas.slice(0, 15),
+      queueLibPct,
+      cpuMsPerMessage: cpu,
+    };
   }
   const redis = r.cpuMsPerMessage.redis ?? 0;
   const all = Object.values(r.cpuMsPerMessage).reduce((a, b) => a + b, 0);

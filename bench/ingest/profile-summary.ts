@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -27,6 +28,8 @@ export interface ProfileSummary {
   wallMs: number;
   busyMs: number;
   areas: Share[];
+  /** As `areas`, but native frames (socket writes, builtins) charged to the nearest JS caller's area. */
+  callerAreas: Share[];
   functions: Share[];
 }
 
@@ -57,6 +60,20 @@ export async function summarizeProfile(file: string, top = 20): Promise<ProfileS
     const id = p.samples[i]!;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
   }
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  /** Native and `node:` frames go to the nearest caller in our code or a library (GC stays GC). */
+  const callerArea = (id: number): string => {
+    const own = byId.get(id)!.callFrame;
+    if ((own.url && !own.url.startsWith('node:')) || own.functionName.startsWith('('))
+      return areaOf(own.url, own.functionName);
+    for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+      const cf = byId.get(up)!.callFrame;
+      if (cf.url && !cf.url.startsWith('node:')) return `${areaOf(cf.url, cf.functionName)} (+native)`;
+    }
+    return '(native / unknown)';
+  };
+  const callerAreas = new Map<string, number>();
   const areas = new Map<string, number>();
   const fns = new Map<string, number>();
   let idle = 0;
@@ -70,7 +87,10 @@ export async function summarizeProfile(file: string, top = 20): Promise<ProfileS
     }
     const area = areaOf(cf.url, cf.functionName);
     areas.set(area, (areas.get(area) ?? 0) + us);
-    const key = `${cf.functionName || '(anonymous)'} ${cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : ''}`.trim();
+    const ca = callerArea(id);
+    callerAreas.set(ca, (callerAreas.get(ca) ?? 0) + us);
+    const key =
+      `${cf.functionName || '(anonymous)'} ${cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : ''}`.trim();
     fns.set(key, (fns.get(key) ?? 0) + us);
   }
   const busy = total - idle;
@@ -87,11 +107,13 @@ export async function summarizeProfile(file: string, top = 20): Promise<ProfileS
     wallMs: Math.round((p.endTime - p.startTime) / 1000),
     busyMs: Math.round(busy / 1000),
     areas: rank(areas, 1000),
+    callerAreas: rank(callerAreas, 1000),
     functions: rank(fns, top),
   };
 }
 
 /** Percent of busy time in the areas whose name matches (e.g. the queue's libraries). */
 export function shareOf(summary: ProfileSummary, match: RegExp): number {
-  return Math.round(summary.areas.filter((a) => match.test(a.name)).reduce((s, a) => s + a.pct, 0) * 10) / 10;
+  const hit = (name: string) => match.test(name.replace(/ \(\+native\)$/, ''));
+  return Math.round(summary.callerAreas.filter((a) => hit(a.name)).reduce((s, a) => s + a.pct, 0) * 10) / 10;
 }

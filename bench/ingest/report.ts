@@ -6,7 +6,23 @@ import type { ProfileResult } from './profile-phase.ts';
 export function printPhases(phases: PhaseResult[]): void {
   console.log('\nRates and latencies (ms; searchable = archive row `stored`, due time → stored)');
   printTable([
-    ['phase', 'msgs', 'e2e/s', 'ack/s', 'ack p50', 'ack p95', 'srch p50', 'srch p95', 'srch p99', 'queue p50', 'queue p95', 'job p50', 'job p95', 'busy %', 'found'],
+    [
+      'phase',
+      'msgs',
+      'e2e/s',
+      'ack/s',
+      'ack p50',
+      'ack p95',
+      'srch p50',
+      'srch p95',
+      'srch p99',
+      'queue p50',
+      'queue p95',
+      'job p50',
+      'job p95',
+      'busy %',
+      'found',
+    ],
     ...phases.map((p) => [
       p.name,
       p.messages,
@@ -27,15 +43,26 @@ export function printPhases(phases: PhaseResult[]): void {
   ]);
   const names = [...new Set(phases.flatMap((p) => Object.keys(p.cpuMsPerMessage)))];
   console.log('\nCPU ms per message by process');
-  printTable([['phase', ...names], ...phases.map((p) => [p.name, ...names.map((k) => p.cpuMsPerMessage[k] ?? 0)])]);
+  printTable([
+    ['phase', ...names],
+    ...phases.map((p) => [p.name, ...names.map((k) => p.cpuMsPerMessage[k] ?? 0)]),
+  ]);
 }
 
 export function printProfile(p: ProfileResult): void {
   console.log(`\nCPU profile during "${p.phase}" (${p.messages} messages): self time by area and function`);
   for (const [name, s] of Object.entries(p.processes)) {
-    console.log(`\n[${name}] busy ${s.busyMs} ms of ${s.wallMs} ms; ${s.cpuMsPerMessage} ms CPU/msg; queue libs ${s.queueLibPct} %`);
-    printTable([['area', 'ms', '%'], ...s.areas.slice(0, 12).map((a) => [a.name, a.ms, a.pct])]);
-    printTable([['function (self)', 'ms', '%'], ...s.functions.slice(0, 12).map((a) => [a.name.slice(0, 110), a.ms, a.pct])]);
+    console.log(
+      `\n[${name}] busy ${s.busyMs} ms of ${s.wallMs} ms; ${s.cpuMsPerMessage} ms CPU/msg; queue libs ${s.queueLibPct} %`,
+    );
+    printTable([
+      ['area (native → caller)', 'ms', '%'],
+      ...s.callerAreas.slice(0, 12).map((a) => [a.name, a.ms, a.pct]),
+    ]);
+    printTable([
+      ['function (self)', 'ms', '%'],
+      ...s.functions.slice(0, 12).map((a) => [a.name.slice(0, 110), a.ms, a.pct]),
+    ]);
   }
   console.log(`\nqueue overhead: ${JSON.stringify(p.queueOverhead)}`);
 }
@@ -48,7 +75,10 @@ export interface GoalRow {
 }
 
 const best = (ps: PhaseResult[], kind: string) =>
-  Math.max(0, ...ps.filter((p) => p.name.startsWith(kind) && p.name.includes('saturation')).map((p) => p.endToEndRate));
+  Math.max(
+    0,
+    ...ps.filter((p) => p.name.startsWith(kind) && p.name.includes('saturation')).map((p) => p.endToEndRate),
+  );
 
 export function goalRows(phases: PhaseResult[], profile: ProfileResult | undefined): GoalRow[] {
   const adt = best(phases, 'ADT^A01');
@@ -77,5 +107,8 @@ export function goalRows(phases: PhaseResult[], profile: ProfileResult | undefin
 
 export function printGoals(rows: GoalRow[]): void {
   console.log('\nGoals (issue 3, 2-core machine)');
-  printTable([['goal', 'target', 'measured', 'met'], ...rows.map((r) => [r.goal, r.target, r.measured, r.met ? 'yes' : 'NO'])]);
+  printTable([
+    ['goal', 'target', 'measured', 'met'],
+    ...rows.map((r) => [r.goal, r.target, r.measured, r.met ? 'yes' : 'NO']),
+  ]);
 }

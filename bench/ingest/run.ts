@@ -30,8 +30,8 @@ const FULL = process.env.BENCH_SIZE === 'full';
 const SCALE = Number(process.env.BENCH_SCALE) || 1;
 const n = (x: number) => Math.max(20, Math.round(x * SCALE));
 const SIZE = FULL
-  ? { warmup: 300, sat: { 'ADT^A01': 6000, 'ORU^R01': 3000 }, loadSeconds: 60, direct: 1500, profile: 3000 }
-  : { warmup: 150, sat: { 'ADT^A01': 1200, 'ORU^R01': 600 }, loadSeconds: 12, direct: 400, profile: 2000 };
+  ? { warmup: 300, sat: { 'ADT^A01': 3000, 'ORU^R01': 1500 }, loadSeconds: 60, direct: 1000, profile: 2000 }
+  : { warmup: 100, sat: { 'ADT^A01': 600, 'ORU^R01': 300 }, loadSeconds: 10, direct: 200, profile: 800 };
 const IN_FLIGHT = 32;
 const MLLP_CONNECTIONS = 4;
 const LAYOUT = process.env.BENCH_LAYOUT === 'product' ? 'product' : 'split';
@@ -39,8 +39,12 @@ const RUN = Math.random().toString(36).slice(2, 6);
 
 const logger = silentLogger();
 const machine = machineFacts();
-console.log(`bench:ingest — ${FULL ? 'full' : 'quick'} size, layout ${LAYOUT}, ${machine.cpus} × ${machine.cpuModel}`);
+console.log(
+  `bench:ingest — ${FULL ? 'full' : 'quick'} size, layout ${LAYOUT}, ${machine.cpus} × ${machine.cpuModel}`,
+);
 const sys = await startSystem(logger, LAYOUT);
+// Ctrl-C still stops what was started (children, the temp PostgreSQL, this run's Redis keys).
+process.once('SIGINT', () => void sys.close().finally(() => process.exit(130)));
 let tagNo = 0;
 const nextTag = () => `${RUN}${(tagNo++).toString(36)}`;
 /** ADT patients of this run, for the ORU messages to report on. */
@@ -66,7 +70,13 @@ function sender(t: Transport, sockets: number): Sender {
 }
 
 const phases: PhaseResult[] = [];
-async function phase(name: string, kind: MessageKind, t: Transport, count: number, mode: { inFlight: number } | { rate: number }) {
+async function phase(
+  name: string,
+  kind: MessageKind,
+  t: Transport,
+  count: number,
+  mode: { inFlight: number } | { rate: number },
+) {
   const s = sender(t, 'inFlight' in mode ? mode.inFlight : 64);
   try {
     const r = await runPhase(sys, name, generate(kind, count), s, mode, 120_000 + count * 50);
@@ -101,7 +111,13 @@ try {
   for (const kind of kinds)
     for (const t of transports) {
       const rate = Math.max(5, round(0.8 * (saturation.get(`${kind} ${t}`) ?? 10), 0));
-      await phase(`${kind} ${t} @${rate}/s`, kind, t, Math.max(20, Math.round(rate * SIZE.loadSeconds * SCALE)), { rate });
+      await phase(
+        `${kind} ${t} @${rate}/s`,
+        kind,
+        t,
+        Math.max(20, Math.round(rate * SIZE.loadSeconds * SCALE)),
+        { rate },
+      );
     }
 
   console.log('writing straight to the repository (no gateway, no queue) …');

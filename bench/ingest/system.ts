@@ -59,7 +59,12 @@ export async function startSystem(logger: Logger, layout: 'split' | 'product'): 
 
     let redisUrl = process.env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
     let redisWhere = `${redisUrl} (shared; own key prefix)`;
-    if (!(await redisCpuMs(redisUrl).then(() => true, () => false))) {
+    if (
+      !(await redisCpuMs(redisUrl).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       const r = await startEmbeddedRedis({ dataDir: path.join(dataDir, 'redis-home'), logger });
       cleanups.push(() => r.stop());
       redisUrl = r.url;
@@ -68,7 +73,12 @@ export async function startSystem(logger: Logger, layout: 'split' | 'product'): 
     const prefix = `hie-bench-ingest-${randomBytes(4).toString('hex')}`;
     cleanups.push(() => clearPrefix(redisUrl, prefix));
 
-    const base = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, HIE_DATA_DIR: dataDir, BENCH_PREFIX: prefix };
+    const base = {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      HIE_DATA_DIR: dataDir,
+      BENCH_PREFIX: prefix,
+    };
     const script = (f: string) => path.join(HERE, f);
     const gateway = await spawnChild<ServerInfo>('gateway', script('server-child.ts'), {
       ...base,
