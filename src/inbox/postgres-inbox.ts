@@ -139,6 +139,16 @@ export class PostgresInbox implements Inbox {
   }
 
   /** Also touches `updated_at`, so a message being worked on does not look forgotten to the reconciler. */
+  async claim(id: string): Promise<InboundMessage | undefined> {
+    const { rows } = await this.db.query<MessageRow>(
+      `UPDATE inbound_message SET attempts = attempts + 1, updated_at = now()
+        WHERE id = $1 AND state = 'queued'
+        RETURNING ${MESSAGE_COLUMNS_WITH_BUNDLE}`,
+      [id],
+    );
+    return rows[0] && rowToMessage(rows[0]);
+  }
+
   async countAttempt(id: string): Promise<number> {
     const { rows } = await this.db.query<{ attempts: number }>(
       `UPDATE inbound_message SET attempts = attempts + 1, updated_at = now() WHERE id = $1 RETURNING attempts`,

@@ -44,10 +44,10 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
 
   const process = async (job: Job<WriteJobData>): Promise<JobResult> => {
     const id = job.data.id;
-    const message = await inbox.get(id);
-    if (!message) return 'gone';
-    if (message.state !== 'queued') return 'not-queued';
-    const attempts = await inbox.countAttempt(id);
+    const message = await inbox.claim(id);
+    // Gone, or already stored/failed (a duplicate job, or one the reconciler revived): nothing to do.
+    if (!message) return 'not-queued';
+    const attempts = message.attempts;
     if (attempts > maxAttempts) {
       // Counted before writing: a message that kills the worker every time ends here too.
       await fail(id, 'HIE-WORKER-POISON', `Gave up after ${maxAttempts} attempts`, attempts);

@@ -143,10 +143,15 @@ describe.each(inject('pgServers'))('PostgresInbox on $name', (server) => {
     await inbox.store(a);
     await inbox.store(b);
     expect(await inbox.countAttempt(a.id)).toBe(1);
-    expect(await inbox.countAttempt(a.id)).toBe(2);
+    const claimed = await inbox.claim(a.id);
+    expect(claimed?.attempts).toBe(2);
+    expect(claimed?.bundle).toEqual(a.bundle);
     await inbox.markStored(a.id, [{ reference: 'Patient/1', versionId: '1', status: '201 Created' }]);
     const stored = await inbox.get(a.id);
     expect(stored).toMatchObject({ state: 'stored', attempts: 2, written: [{ reference: 'Patient/1' }] });
+    // A stored message is not claimed again, and the claim counts nothing.
+    expect(await inbox.claim(a.id)).toBeUndefined();
+    expect((await inbox.get(a.id))?.attempts).toBe(2);
     await inbox.markFailed(b.id, {
       resourceType: 'OperationOutcome',
       issue: [{ severity: 'error', code: 'invalid' }],
