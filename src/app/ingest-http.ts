@@ -8,8 +8,9 @@ import type { Logger } from '../kernel/logger.ts';
 import { ingestRoutes } from '../ingest/http/ingest-routes.ts';
 import { messagesRoutes } from '../ingest/http/messages-routes.ts';
 import { processMessageRoute } from '../ingest/http/process-message-route.ts';
-import { acceptFeed, feedEvaluator } from '../pipeline/feed-stage.ts';
-import { acceptFhir, type FhirStageParts } from '../pipeline/fhir-stage.ts';
+import { acceptFeed, feedEvaluator, type FeedStageParts } from '../pipeline/feed-stage.ts';
+import { acceptFhir } from '../pipeline/fhir-stage.ts';
+import type { MappingSet } from '../mapping/engine/index.ts';
 import { createReplay, type Evaluate } from '../pipeline/replay.ts';
 import type { IngestQueue } from '../queue/types.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
@@ -20,6 +21,8 @@ export interface IngestParts {
   registry: InstitutionRegistry;
   inbox: Inbox;
   queue: IngestQueue;
+  /** The mapping files (CSV/JSON feeds), loaded at start. */
+  mappings?: MappingSet;
   /** Extra routers mounted before authentication-protected routes' handlers (e.g. bull-board). */
   adminRouters?: Router[];
 }
@@ -33,7 +36,8 @@ export function mountIngest(
   ingest: IngestParts,
   registry: Registry,
 ): { acceptMllp: (raw: Buffer, peer: { address: string }) => Promise<Buffer> } {
-  const stageParts: FhirStageParts = {
+  const stageParts: FeedStageParts = {
+    ...(ingest.mappings ? { mappings: ingest.mappings } : {}),
     inbox: ingest.inbox,
     queue: ingest.queue,
     model,
@@ -46,8 +50,8 @@ export function mountIngest(
   const byId = (id: string) => ingest.registry.get(id);
   const evaluators: Partial<Record<InboundMessage['format'], Evaluate>> = {
     hl7v2: hl7v2.evaluate,
-    csv: feedEvaluator(byId, 'csv'),
-    json: feedEvaluator(byId, 'json'),
+    csv: feedEvaluator(stageParts, byId, 'csv'),
+    json: feedEvaluator(stageParts, byId, 'json'),
   };
   const replay = createReplay(stageParts, ingest.registry, evaluators);
   app.use(

@@ -16,6 +16,7 @@ import { PostgresInstitutionRegistry } from '../institutions/postgres-registry.t
 import { seedInstitutions } from '../institutions/seed.ts';
 import { startMllpListener } from '../ingest/mllp/index.ts';
 import { startWorkerParts } from './main-worker.ts';
+import { loadMappings } from '../mapping/engine/index.ts';
 import { pingRedis, queueBoard } from './queue-board.ts';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
@@ -87,6 +88,9 @@ export async function main(env: Record<string, string | undefined> = process.env
       if (keyed.length > 0) logger.info({ institutions: keyed }, 'demo keys created for institutions');
     }
     const registry = new PostgresInstitutionRegistry(db);
+    // Mapping files are data IT staff edit: a broken one stops the start with file, line and reason.
+    const mappings = await loadMappings();
+    logger.info({ mappings: mappings.mappings.map((m) => `${m.id}@${m.version}`) }, 'mappings loaded');
 
     // The worker runs beside the gateway; `npm run worker` runs more of them elsewhere.
     const queueUrl = redisUrl;
@@ -99,7 +103,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       signingKey,
       metricsRegistry,
     });
-    shutdown.add('worker', () => workerParts.close());
+    shutdown.add('worker', () => workerParts.close(), { beforeDrain: true });
     const board = queueBoard(queueUrl);
     shutdown.add('queue dashboard', () => board.close());
     const inbox = new PostgresInbox(db);
@@ -111,7 +115,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       verifier,
       version: await packageVersion(),
       metricsRegistry,
-      ingest: { registry, inbox, queue: workerParts.queue, adminRouters: [board.router] },
+      ingest: { registry, inbox, queue: workerParts.queue, mappings, adminRouters: [board.router] },
       tokenRouter: tokenEndpoint({ db, registry, signingKey, publicUrl: config.publicUrl, logger }),
       readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }],
     });

@@ -2,8 +2,13 @@ import type { Server } from 'node:http';
 import type { Logger } from '../kernel/logger.ts';
 
 export interface Shutdown {
-  /** A cleanup step; steps run in reverse order of registration: last started, first stopped. */
-  add(name: string, step: () => Promise<void>): void;
+  /**
+   * A cleanup step; steps run in reverse order of registration: last started, first stopped.
+   * `beforeDrain` steps run before the HTTP server drains — for a client of this very server
+   * (the in-process worker writes to our own /fhir): stopped after the drain, its requests would
+   * keep the drain waiting and then be cut.
+   */
+  add(name: string, step: () => Promise<void>, opts?: { beforeDrain?: boolean }): void;
   /** The HTTP server: it stops accepting and drains before any step runs. */
   setServer(server: Server): void;
   /** Drains and runs every step once (later calls get the same promise). Errors are logged, not thrown. */
@@ -24,28 +29,23 @@ export function createShutdown(opts: ShutdownOptions): Shutdown {
   const drainMs = opts.drainMs ?? 10_000;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   const steps: { name: string; step: () => Promise<void> }[] = [];
+  const early: { name: string; step: () => Promise<void> }[] = [];
   let server: Server | undefined;
   let running: Promise<void> | undefined;
 
   const run = (reason: string): Promise<void> => {
     running ??= (async () => {
       logger.info({ reason }, 'shutting down');
+      await runSteps(early, logger);
       if (server) await drain(server, drainMs, logger);
-      for (const { name, step } of [...steps].reverse()) {
-        try {
-          await step();
-        } catch (err) {
-          // Keep going: a pool that fails to close must not leave PostgreSQL running.
-          logger.error({ err: (err as Error).message, step: name }, 'shutdown step failed');
-        }
-      }
+      await runSteps(steps, logger);
       logger.info('shutdown complete');
     })();
     return running;
   };
 
   return {
-    add: (name, step) => void steps.push({ name, step }),
+    add: (name, step, o) => void (o?.beforeDrain ? early : steps).push({ name, step }),
     setServer: (s) => void (server = s),
     run,
     installSignalHandlers: () => {
@@ -66,6 +66,17 @@ export function createShutdown(opts: ShutdownOptions): Shutdown {
  * Stops accepting, lets in-flight requests finish (idle keep-alive sockets close at once), and
  * after `ms` cuts whatever is still open so a slow client cannot hold the shutdown.
  */
+async function runSteps(list: { name: string; step: () => Promise<void> }[], logger: Logger): Promise<void> {
+  for (const { name, step } of [...list].reverse()) {
+    try {
+      await step();
+    } catch (err) {
+      // Keep going: a pool that fails to close must not leave PostgreSQL running.
+      logger.error({ err: (err as Error).message, step: name }, 'shutdown step failed');
+    }
+  }
+}
+
 async function drain(server: Server, ms: number, logger: Logger): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,12 +2,14 @@ import { CliError, UsageError, processIo, type CliIo } from './cli-errors.ts';
 import { TOKEN_USAGE, tokenCommand } from './token-command.ts';
 import { INSTITUTIONS_USAGE, institutionsCommand } from './institutions-command.ts';
 import { UPLOAD_USAGE, uploadCommand } from './upload-command.ts';
+import { MAPPING_USAGE, mappingCommand } from './mapping-command.ts';
 
 /** One entry per verb; later issues add theirs here (institutions, mapping, demo, audit…). */
 const VERBS: Record<string, { usage: string; run: (args: string[], io: CliIo) => Promise<number> }> = {
   token: { usage: TOKEN_USAGE, run: tokenCommand },
   institutions: { usage: INSTITUTIONS_USAGE, run: (args, io) => institutionsCommand(args, io, process.env) },
   upload: { usage: UPLOAD_USAGE, run: (args, io) => uploadCommand(args, io, process.env) },
+  mapping: { usage: MAPPING_USAGE, run: mappingCommand },
 };
 
 function usage(): string {

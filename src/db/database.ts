@@ -37,6 +37,11 @@ export class Database implements Queryable {
   /** Runs `fn` in one transaction; rolls back on any throw. */
   async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client whose server goes away emits 'error'; unheard, that would crash the
+    // process ("Connection terminated unexpectedly"). Heard here, the client is discarded below.
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -46,7 +51,8 @@ export class Database implements Queryable {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(lost);
     }
   }
 

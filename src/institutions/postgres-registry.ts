@@ -1,3 +1,4 @@
+import { isConnectionError } from '../db/database.ts';
 import type { Database } from '../db/database.ts';
 import { ensureDemoKeys, rotateInstitutionKey, type InstitutionKey } from './institution-keys.ts';
 import { readInstitutions } from './institution-rows.ts';
@@ -84,9 +85,16 @@ export class PostgresInstitutionRegistry implements InstitutionRegistry {
     if (s && Date.now() - s.loadedAt < this.ttlMs) return Promise.resolve(s);
     // Concurrent readers share one query instead of each loading the table.
     if (!this.loading) {
-      const loading = this.load().finally(() => {
-        if (this.loading === loading) this.loading = undefined;
-      });
+      // PostgreSQL away: the last known registry keeps serving, so the stages can still say
+      // "storage down" in the sender's terms (AR / 207, 503) instead of failing on the lookup.
+      const loading = this.load()
+        .catch((err: unknown) => {
+          if (s && isConnectionError(err)) return s;
+          throw err;
+        })
+        .finally(() => {
+          if (this.loading === loading) this.loading = undefined;
+        });
       this.loading = loading;
     }
     return this.loading;

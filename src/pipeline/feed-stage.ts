@@ -9,6 +9,10 @@ import { MappingError } from '../mapping/types.ts';
 import { parseCsv } from '../parse/csv/parse-csv.ts';
 import { archiveAndEnqueue } from './archive.ts';
 import type { FhirStageParts } from './fhir-stage.ts';
+import { parseFhirJson } from '../kernel/fhir-json.ts';
+import type { CompiledMapping, MappingSet } from '../mapping/engine/index.ts';
+import type { MappedMessage } from '../mapping/types.ts';
+import { validateMappedBundle } from './validate-stage.ts';
 import { problemsToOutcome } from './outcomes.ts';
 import type { Submission, Verdict } from './types.ts';
 
@@ -20,66 +24,118 @@ import type { Submission, Verdict } from './types.ts';
  * lost, and a replay writes them once the mapping is in place.
  */
 export async function acceptFeed(
-  parts: FhirStageParts,
+  parts: FeedStageParts,
   sub: Submission,
   format: 'csv' | 'json',
 ): Promise<Verdict> {
   const feed = sub.feed ?? '';
   const charset = sub.contentTypeCharset ?? sub.institution.charset;
-  let pieces: Buffer[];
+  let pieces: { raw: Buffer; line?: number }[];
   let contentFailure: OperationOutcome | undefined;
   try {
-    pieces = format === 'csv' ? csvRows(sub.raw, charset) : [jsonObject(sub.raw)];
+    pieces = format === 'csv' ? csvRows(sub.raw, charset) : [{ raw: jsonObject(sub.raw) }];
   } catch (err) {
     if (!(err instanceof MappingError)) throw err;
-    pieces = [sub.raw];
+    pieces = [{ raw: sub.raw }];
     contentFailure = problemsToOutcome(err.problems);
   }
-  const failure = contentFailure ?? noMapping(sub, format, feed);
+  const mapping = parts.mappings?.select({ institution: sub.institution.id, format, feed });
   const stored = [];
-  for (const raw of pieces) {
+  for (const { raw, line } of pieces) {
+    const id = uuidv7();
+    const verdict: FeedVerdict = contentFailure
+      ? { failure: contentFailure }
+      : mapping
+        ? evaluatePiece(parts, mapping, sub.institution, format, raw, charset, id, line)
+        : { failure: noMapping(sub, format, feed) };
     stored.push(
       await archiveAndEnqueue(parts, {
-        id: uuidv7(),
+        id,
         institution: sub.institution.id,
         format,
         feed,
         transport: sub.transport,
-        type: `${format}:${feed}`,
-        controlId: createHash('sha256').update(raw).digest('hex'),
+        type: verdict.mapped?.type ?? `${format}:${feed}`,
+        controlId: verdict.mapped?.controlId ?? createHash('sha256').update(raw).digest('hex'),
         raw,
         charset,
-        state: 'failed',
-        outcome: failure,
+        state: verdict.failure ? 'failed' : 'queued',
+        ...(verdict.failure ? { outcome: verdict.failure } : {}),
+        ...(verdict.mapped && !verdict.failure ? { bundle: verdict.mapped.bundle } : {}),
+        ...(verdict.mapped?.eventTime ? { eventTime: verdict.mapped.eventTime } : {}),
       }),
     );
   }
-  const first = stored[0]!;
-  const summary =
-    stored.length > 1
-      ? outcome(
-          ...failure.issue,
-          issue({
-            severity: 'information',
-            code: 'informational',
-            diagnostics: `${stored.length} rows archived as messages ${stored.map((s) => s.message.id).join(', ')}`,
-          }),
-        )
-      : failure;
-  return { message: first.message, resend: first.resend, accepted: false, outcome: summary, format };
+  const failed = stored.filter((s) => s.message.state === 'failed');
+  const first = failed[0] ?? stored[0]!;
+  const accepted = failed.length === 0;
+  const lines = stored.map((s) => `${s.message.id} ${s.message.state}${s.resend ? ' (re-send)' : ''}`);
+  const summary = accepted
+    ? outcome(
+        issue({
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `Accepted ${stored.length} message(s): ${lines.join(', ')}`,
+        }),
+      )
+    : outcome(
+        ...(first.message.outcome?.issue ?? []),
+        issue({
+          severity: 'information',
+          code: 'informational',
+          diagnostics: `${stored.length} message(s) archived: ${lines.join(', ')}`,
+        }),
+      );
+  return { message: first.message, resend: first.resend, accepted, outcome: summary, format };
+}
+
+export interface FeedStageParts extends FhirStageParts {
+  /** The mapping files of `mappings/`, loaded at start (absent: every feed message fails as unmapped). */
+  mappings?: MappingSet;
+}
+
+interface FeedVerdict {
+  mapped?: MappedMessage;
+  failure?: OperationOutcome;
+}
+
+/** Map one row / object and validate what it produced, without side effects (intake and replay). */
+function evaluatePiece(
+  parts: FeedStageParts,
+  mapping: CompiledMapping,
+  institution: Institution,
+  format: 'csv' | 'json',
+  raw: Buffer,
+  charset: string,
+  archiveId: string,
+  /** The row's line in the file it came in (errors name it); the archived piece is header + row. */
+  line?: number,
+): FeedVerdict {
+  try {
+    const row = format === 'csv' ? parseCsv(raw, { charset }).rows[0] : undefined;
+    const input = row ? { ...row, line: line ?? row.line } : parseFhirJson(raw.toString('utf8'));
+    const mapped = mapping.map(input, { institution, canonicalBase: parts.canonicalBase, archiveId });
+    const problems = validateMappedBundle(parts.model, mapped.bundle).filter((p) => p.severity === 'error');
+    if (problems.length > 0) return { mapped, failure: problemsToOutcome(problems) };
+    return { mapped };
+  } catch (err) {
+    if (err instanceof MappingError) return { failure: problemsToOutcome(err.problems) };
+    throw err;
+  }
 }
 
 /** Header + each data row, re-encoded in the file's charset: one message per row. */
-function csvRows(raw: Buffer, charset: string): Buffer[] {
+function csvRows(raw: Buffer, charset: string): { raw: Buffer; line: number }[] {
   const doc = parseCsv(raw, { charset });
   const header = doc.columns.map((c) => (/[",\r\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
   if (doc.rows.length === 0)
     throw new MappingError([
       { severity: 'error', text: 'The file has a header but no rows', expression: 'line 2' },
     ]);
-  return doc.rows.map((r) =>
-    iconv.encode(`${header}\r\n${r.text}\r\n`, iconv.encodingExists(charset) ? charset : 'utf8'),
-  );
+  return doc.rows.map((r) => ({
+    raw: iconv.encode(`${header}\r\n${r.text}\r\n`, iconv.encodingExists(charset) ? charset : 'utf8'),
+    line: r.line,
+  }));
 }
 
 function jsonObject(raw: Buffer): Buffer {
@@ -103,15 +159,29 @@ function jsonObject(raw: Buffer): Buffer {
   return raw;
 }
 
-/** Replay of a feed message: until the mapping engine lands, the verdict is the same. */
+/** Replay of a feed message: the same mapping (or the same "no mapping") on its archived bytes. */
 export function feedEvaluator(
+  parts: FeedStageParts,
   institutions: (id: string) => Promise<Institution | undefined>,
   format: 'csv' | 'json',
 ) {
   return async (m: InboundMessage) => {
     const institution = await institutions(m.institution);
     if (!institution) throw notFound(`Institution ${m.institution} is no longer registered`);
-    return { failure: noMapping({ institution, transport: 'replay', raw: m.raw }, format, m.feed ?? '') };
+    const feed = m.feed ?? '';
+    const mapping = parts.mappings?.select({ institution: institution.id, format, feed });
+    if (!mapping)
+      return { failure: noMapping({ institution, transport: 'replay', raw: m.raw }, format, feed) };
+    const v = evaluatePiece(
+      parts,
+      mapping,
+      institution,
+      format,
+      m.raw,
+      m.charset ?? institution.charset,
+      m.id,
+    );
+    return v.failure ? { failure: v.failure } : { mapped: v.mapped! };
   };
 }
 

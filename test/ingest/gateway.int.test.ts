@@ -1,4 +1,5 @@
 import { Client } from 'fhir-kit-client';
+import { readFileSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
@@ -266,24 +267,49 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(acks[1]).toContain('MSA|AE|MSG0011');
     });
 
-    it('archives each CSV row as its own message, kept as failed until a mapping exists', async () => {
+    it('maps a village clinic CSV export row by row through the shipped mapping', async () => {
       const token = await gw.institutionToken('dongcun-village-clinic');
-      const bytes = iconv.encode('姓名,性别,收缩压\r\n欧阳秀英,女,150\r\n张三,男,132\r\n', 'gb18030');
-      const res = await post('/ingest/csv/village-visits', bytes, 'text/csv', token);
-      expect(res.status).toBe(422);
-      const oo: any = await res.json();
-      expect(oo.issue[0].diagnostics).toMatch(/No mapping is installed for csv feed "village-visits"/);
+      const sample = readFileSync(
+        new URL('../../mappings/samples/village-visits.csv', import.meta.url),
+        'utf8',
+      );
+      const res = await post(
+        '/ingest/csv/village-visits',
+        iconv.encode(sample, 'gb18030'),
+        'text/csv',
+        token,
+      );
+      expect(res.status).toBe(202);
       const list: any = await (
-        await fetch(`${gw.publicUrl}/ingest/messages?type=csv:village-visits`, {
+        await fetch(`${gw.publicUrl}/ingest/messages?feed=village-visits`, {
           headers: { Authorization: `Bearer ${token}` },
         })
       ).json();
-      expect(list.items).toHaveLength(2);
-      // Newest first; each row kept with the header, readable again as UTF-8 text.
-      expect(list.items.map((i: any) => i.raw.split('\r\n')[1])).toEqual(['张三,男,132', '欧阳秀英,女,150']);
+      const rows = sample.trim().split(/\r?\n/).length - 1;
+      expect(list.items).toHaveLength(rows);
+      for (const item of list.items) expect((await gw.settled(item.id))?.state).toBe('stored');
+      const mrn = `${BASE}/sid/mrn/dongcun-village-clinic|DC0001`;
+      const p: any = await fhir.search({ resourceType: 'Patient', searchParams: { identifier: mrn } });
+      expect(p.entry[0].resource.name[0].text).toBe('欧阳明');
+      const c: any = await fhir.search({
+        resourceType: 'Condition',
+        searchParams: { subject: `Patient/${p.entry[0].resource.id}` },
+      });
+      expect(c.entry[0].resource.code.coding.map((x: any) => x.code)).toContain('I10');
 
-      const short = await post('/ingest/csv/village-visits', Buffer.from('a,b\n1\n'), 'text/csv', token);
-      expect(((await short.json()) as any).issue[0].expression).toEqual(['line 2, column "b"']);
+      // A row without a required cell: 422 naming line and column; the good row of the same file is kept.
+      const header = sample.split(/\r?\n/)[0]!;
+      const good = sample.split(/\r?\n/)[1]!.replace('V20261101001', 'V20261101009');
+      const bad = good.replace('V20261101009', 'V20261101010').replace('欧阳明', '');
+      const mixed = await post(
+        '/ingest/csv/village-visits',
+        iconv.encode(`${header}\r\n${good}\r\n${bad}\r\n`, 'gb18030'),
+        'text/csv',
+        token,
+      );
+      expect(mixed.status).toBe(422);
+      expect(JSON.stringify(await mixed.json())).toContain('line 3, column \\"姓名\\"');
+
       const notObject = await post(
         '/ingest/json/township-his',
         '[1,2]',

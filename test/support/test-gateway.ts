@@ -13,6 +13,7 @@ import { loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
 import { loadConfig, type Config } from '../../src/config/load-config.ts';
 import { PostgresInbox } from '../../src/inbox/postgres-inbox.ts';
+import { loadMappings } from '../../src/mapping/engine/index.ts';
 import { projectOrganizations } from '../../src/institutions/organizations.ts';
 import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
 import { seedInstitutions } from '../../src/institutions/seed.ts';
@@ -89,7 +90,7 @@ export async function startTestGateway(
     verifier,
     version: 'test',
     metricsRegistry,
-    ingest: { registry, inbox, queue: worker.queue },
+    ingest: { registry, inbox, queue: worker.queue, mappings: await loadMappings() },
     tokenRouter: tokenEndpoint({
       db: database.db,
       registry,

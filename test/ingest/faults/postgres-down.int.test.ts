@@ -206,7 +206,12 @@ describe('PostgreSQL stopped for 30 s under a steady stream', () => {
       const db = gw.database.db;
       const byChannel = (c: Channel) => attempts.filter((a) => a.channel === c);
 
-      // 1. Every answer is one the contract allows.
+      // 1. Every answer is one the contract allows. Fails today (known bugs): once the institution
+      // registry's 5 s cache has expired, HL7 over HTTP answers a 503 OperationOutcome instead of an
+      // AR/207 ACK and MLLP drops the connection without an ACK (the registry lookup throws before
+      // the stage's storage-down answer); and a transaction's checked-out pg client emits an
+      // uncaught 'error' when PostgreSQL goes away (src/db/database.ts `transaction`).
+
       expect(
         attempts.filter((a) => a.result === 'broken').map((a) => `${a.channel} ${a.key}: ${a.detail}`),
       ).toEqual([]);

@@ -1,0 +1,213 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isUtf8 } from 'node:buffer';
+import type { OperationOutcomeIssue } from 'fhir/r4';
+import { parseFhirJson, stringifyFhirJson } from '../kernel/fhir-json.ts';
+import type { Institution, InstitutionEntry } from '../institutions/types.ts';
+import {
+  DEFAULT_MAPPINGS_DIR,
+  compileMappingFile,
+  formatProblem,
+  loadConceptMaps,
+  loadMappings,
+  mappingFiles,
+  parseConceptMap,
+  MappingLoadError,
+  type CompiledMapping,
+  type LoadProblem,
+} from '../mapping/engine/index.ts';
+import { MappingError } from '../mapping/types.ts';
+import { parseCsv } from '../parse/csv/parse-csv.ts';
+import { loadFhirModel } from '../repository/fhir-model.ts';
+import { validateStructure } from '../repository/validation/index.ts';
+import { INSTITUTION_ID, parseCommandArgs, requireMatch } from './args.ts';
+import { CliError, UsageError, type CliIo } from './cli-errors.ts';
+
+export const MAPPING_USAGE = `hie mapping test <mapping-file-or-id> <sample-file> [--institution <id>] [--json]
+  maps the sample (one Bundle per CSV row) and prints every issue; exit 1 on errors
+hie mapping lint [file…]   (no argument: everything in mappings/)`;
+
+const OPTIONS = { institution: { type: 'string' }, json: { type: 'boolean' } } as const;
+const REGISTRY = path.resolve(DEFAULT_MAPPINGS_DIR, '../registry/institutions.json');
+const BASE = process.env.HIE_CANONICAL_BASE ?? 'https://county-hie.org/fhir';
+
+export async function mappingCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
+  const [sub, ...rest] = positionals;
+  if (sub === 'lint') return lint(rest, io, values.json === true);
+  if (sub === 'test') {
+    if (rest.length !== 2) throw new UsageError('hie mapping test takes a mapping and a sample file');
+    return test(rest[0]!, rest[1]!, values.institution, values.json === true, io);
+  }
+  throw new UsageError(
+    sub === undefined ? 'which mapping command? (test, lint)' : `unknown mapping command "${sub}"`,
+  );
+}
+
+async function lint(files: string[], io: CliIo, json: boolean): Promise<number> {
+  const problems: LoadProblem[] = [];
+  if (files.length === 0) {
+    try {
+      await loadMappings();
+    } catch (err) {
+      if (!(err instanceof MappingLoadError)) throw err;
+      problems.push(...err.problems);
+    }
+    files = [];
+  }
+  const { maps } = await loadConceptMaps(path.join(DEFAULT_MAPPINGS_DIR, 'conceptmaps'));
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new CliError(`cannot read ${file}`);
+    });
+    if (/"resourceType"\s*:\s*"ConceptMap"/.test(text)) problems.push(...conceptMapProblems(file, text));
+    else compileMappingFile(file, text, maps, problems);
+  }
+  if (files.length === 0 && problems.length === 0) {
+    // The set loads: check the ConceptMaps' FHIR structure too (the loader only reads what it needs).
+    const dir = path.join(DEFAULT_MAPPINGS_DIR, 'conceptmaps');
+    for (const m of maps.values()) problems.push(...conceptMapProblems(m.file, readFileSync(m.file, 'utf8')));
+    if (!existsSync(dir)) problems.push({ file: dir, reason: 'no ConceptMap folder' });
+  }
+  if (json) io.out(JSON.stringify({ ok: problems.length === 0, problems }) + '\n');
+  else if (problems.length) io.err(problems.map(formatProblem).join('\n') + '\n');
+  else io.err(`mappings OK (${files.length || (await mappingFiles(DEFAULT_MAPPINGS_DIR)).length} files)\n`);
+  return problems.length ? 1 : 0;
+}
+
+function conceptMapProblems(file: string, text: string): LoadProblem[] {
+  const parsed = parseConceptMap(file, text);
+  if (!parsed.resource) return parsed.problems;
+  return validateStructure(loadFhirModel(), parsed.resource)
+    .filter((i) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => ({ file, reason: `${i.expression?.join(', ') ?? ''}: ${i.diagnostics ?? i.code}` }));
+}
+
+async function test(
+  which: string,
+  sampleFile: string,
+  institutionId: string | undefined,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  const mapping = await resolveMapping(which);
+  const institution = pickInstitution(mapping, institutionId);
+  const raw = await readFile(sampleFile).catch(() => {
+    throw new CliError(`cannot read ${sampleFile}`);
+  });
+  const inputs: { label: string; input: unknown }[] = [];
+  try {
+    if (mapping.format === 'csv') {
+      // A sample saved as UTF-8 on an IT workstation is read as such; otherwise the institution's charset.
+      const charset = isUtf8(raw) ? 'UTF-8' : institution.charset;
+      for (const row of parseCsv(raw, { charset }).rows)
+        inputs.push({ label: `line ${row.line}`, input: row });
+    } else inputs.push({ label: sampleFile, input: parseFhirJson(raw.toString('utf8')) });
+  } catch (err) {
+    throw new CliError(`${sampleFile}: ${(err as Error).message}`);
+  }
+  const model = loadFhirModel();
+  const results = inputs.map(({ label, input }, n) => {
+    const ctx = { institution, canonicalBase: BASE, archiveId: `sample-${n + 1}` };
+    try {
+      const msg = mapping.map(input, ctx);
+      const issues: OperationOutcomeIssue[] = [...msg.issues];
+      (msg.bundle.entry ?? []).forEach((e, i) =>
+        issues.push(
+          ...validateStructure(model, e.resource as unknown as Record<string, unknown>, {
+            pathPrefix: `Bundle.entry[${i}].resource`,
+          }),
+        ),
+      );
+      return { label, bundle: msg.bundle, issues };
+    } catch (err) {
+      if (!(err instanceof MappingError)) throw err;
+      const issues = err.problems.map((p) => ({
+        severity: p.severity,
+        code: 'processing' as const,
+        diagnostics: p.text,
+        ...(p.expression ? { expression: [p.expression] } : {}),
+      }));
+      return { label, issues };
+    }
+  });
+  const failed = results.some((r) => r.issues.some((i) => i.severity === 'error' || i.severity === 'fatal'));
+  if (json) {
+    io.out(
+      stringifyFhirJson({
+        mapping: `${mapping.id}@${mapping.version}`,
+        institution: institution.id,
+        ok: !failed,
+        results,
+      }) + '\n',
+    );
+  } else {
+    for (const r of results) {
+      io.out(`# ${r.label}\n`);
+      if ('bundle' in r) io.out(JSON.stringify(JSON.parse(stringifyFhirJson(r.bundle)), null, 2) + '\n');
+      for (const i of r.issues)
+        io.err(`${r.label}: ${i.severity}: ${i.expression?.join(', ') ?? ''}: ${i.diagnostics ?? i.code}\n`);
+    }
+    io.err(
+      `${mapping.id}@${mapping.version}: ${results.length} message(s), ${failed ? 'errors found' : 'no errors'}\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+async function resolveMapping(which: string): Promise<CompiledMapping> {
+  if (/\.(ya?ml|json)$/.test(which) || existsSync(which)) {
+    const { maps } = await loadConceptMaps(path.join(DEFAULT_MAPPINGS_DIR, 'conceptmaps'));
+    const problems: LoadProblem[] = [];
+    const text = await readFile(which, 'utf8').catch(() => {
+      throw new CliError(`cannot read ${which}`);
+    });
+    const m = compileMappingFile(path.resolve(which), text, maps, problems);
+    if (!m) throw new CliError(`the mapping is refused:\n${problems.map(formatProblem).join('\n')}`);
+    return m;
+  }
+  let set;
+  try {
+    set = await loadMappings();
+  } catch (err) {
+    if (err instanceof MappingLoadError) throw new CliError(`mappings/ does not load:\n${err.message}`);
+    throw err;
+  }
+  const m = set.byId(which);
+  if (!m) throw new CliError(`no mapping "${which}" (known: ${set.mappings.map((x) => x.id).join(', ')})`);
+  return m;
+}
+
+/** The named registry institution, else the first that declares the feed, else a sample one. */
+function pickInstitution(m: CompiledMapping, id: string | undefined): Institution {
+  if (id !== undefined) requireMatch(id, INSTITUTION_ID, '--institution');
+  let entries: Institution[] = [];
+  try {
+    entries = (JSON.parse(readFileSync(REGISTRY, 'utf8')) as InstitutionEntry[]).map((e) => ({
+      ...e,
+      active: true,
+      publicKeys: [],
+      mllpAllowFrom: [],
+    }));
+  } catch {
+    /* no registry file: a sample institution below */
+  }
+  const found =
+    id !== undefined
+      ? entries.find((e) => e.id === id)
+      : entries.find((e) => e.formats.includes(`${m.format}:${m.feed}`));
+  if (found) return found;
+  return {
+    id: id ?? m.institutions?.[0] ?? 'sample-institution',
+    name: { zh: '样例机构', en: 'Sample institution' },
+    tier: 'village-clinic',
+    facilityCodes: [],
+    formats: [`${m.format}:${m.feed}`],
+    timezone: '+08:00',
+    charset: 'UTF-8',
+    active: true,
+    publicKeys: [],
+    mllpAllowFrom: [],
+  };
+}

@@ -1,0 +1,12 @@
+/** The mapping engine for CSV and JSON feeds: data files in mappings/ compiled into plain functions. */
+export {
+  loadMappings,
+  mappingFiles,
+  compileMappingFile,
+  mappingSet,
+  DEFAULT_MAPPINGS_DIR,
+  type MappingSet,
+} from './load.ts';
+export type { CompiledMapping, MappingFile } from './compile.ts';
+export { loadConceptMaps, parseConceptMap, type LoadedConceptMap, type Translation } from './conceptmaps.ts';
+export { MappingLoadError, formatProblem, type LoadProblem } from './problems.ts';

@@ -1,0 +1,261 @@
+import type { Identifier, OperationOutcomeIssue } from 'fhir/r4';
+import { isLosslessNumber } from 'lossless-json';
+import { checkNationalId, NATIONAL_ID_SYSTEM } from '../../identity/national-id.ts';
+import type { LoadedConceptMap } from './conceptmaps.ts';
+import { ConversionError, toBoolean, toDate, toDateTime, toDecimal, toInteger, ucumUnit } from './convert.ts';
+import { compileFhirPath, fhirPathScalar, type FhirPathFn } from './fhirpath.ts';
+import { csvReader, jsonReader, type Reader } from './paths.ts';
+
+/** The raw shape of a value spec in a mapping file (see mappings/schema/mapping.schema.json). */
+export interface ValueSpec {
+  path?: string;
+  fhirpath?: string;
+  value?: unknown;
+  reference?: string;
+  when?: string;
+  required?: boolean;
+  as?: string;
+  map?: Record<string, string | boolean | number>;
+  conceptMap?: string;
+  table?: string;
+  system?: string;
+  display?: string;
+  unit?: string;
+  unitPath?: string;
+}
+
+/** Where a value is read: the CSV row, or a JSON node with its absolute pointer. */
+export interface Scope {
+  node: unknown;
+  /** The same node with plain numbers, for FHIRPath. */
+  fp: unknown;
+  pointer: string;
+}
+
+/** What one message's run shares: the institution, warnings, errors, produced fullUrls. */
+export interface Run {
+  format: 'csv' | 'json';
+  line: number;
+  base: string;
+  institution: string;
+  timezone: string;
+  env: Record<string, unknown>;
+  fullUrls: Map<string, string>;
+  issues: OperationOutcomeIssue[];
+  errors: { text: string; expression: string }[];
+}
+
+export type CompiledValue = (scope: Scope, run: Run, what: string) => unknown;
+
+export const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
+
+export function fillTemplate(text: string, run: Pick<Run, 'base' | 'institution'>): string {
+  return text.replace(/\{base\}/g, run.base).replace(/\{institution\}/g, run.institution);
+}
+
+/** `line 3, column "收缩压"` for CSV; the absolute pointer for JSON (`$` = the whole message). */
+export function location(run: Run, scope: Scope, where?: string): string {
+  if (run.format === 'csv') return where ? `line ${run.line}, column "${where}"` : `line ${run.line}`;
+  return `${scope.pointer}${where ?? ''}` || '$';
+}
+
+function textOf(raw: unknown): string {
+  return isLosslessNumber(raw) ? raw.value : String(raw);
+}
+
+/**
+ * Compiles a value spec once. The returned function gives the FHIR value, or undefined when the
+ * element is to be left out; problems go to the run (errors make the message fail as a whole).
+ */
+export function compileValue(
+  spec: ValueSpec,
+  format: 'csv' | 'json',
+  conceptMaps: Map<string, LoadedConceptMap>,
+  /** Reports a load problem at a field of this spec. */
+  refuse: (field: keyof ValueSpec, reason: string) => void,
+): CompiledValue {
+  const read = (p: string, field: keyof ValueSpec): Reader | undefined => {
+    if (format === 'csv') return csvReader(p);
+    try {
+      return jsonReader(p);
+    } catch (err) {
+      refuse(field, (err as Error).message);
+      return undefined;
+    }
+  };
+  const fp = (expr: string, field: keyof ValueSpec): FhirPathFn | undefined => {
+    try {
+      return compileFhirPath(expr);
+    } catch (err) {
+      refuse(field, `FHIRPath does not compile: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const pathReader = spec.path !== undefined ? read(spec.path, 'path') : undefined;
+  const expr = spec.fhirpath !== undefined ? fp(spec.fhirpath, 'fhirpath') : undefined;
+  const when = spec.when !== undefined ? fp(spec.when, 'when') : undefined;
+  const displayReader = spec.display !== undefined ? read(spec.display, 'display') : undefined;
+  const unitReader = spec.unitPath !== undefined ? read(spec.unitPath, 'unitPath') : undefined;
+  const conceptMap = spec.conceptMap !== undefined ? conceptMaps.get(spec.conceptMap) : undefined;
+  if (spec.conceptMap !== undefined && !conceptMap)
+    refuse('conceptMap', `ConceptMap "${spec.conceptMap}" is not in mappings/conceptmaps/`);
+  if (spec.as === 'CodeableConcept' && (spec.table === undefined) === (spec.system === undefined))
+    refuse(
+      'as',
+      'a CodeableConcept needs either table (local codes) or system (codes already in a standard system)',
+    );
+  if (spec.as === 'Identifier' && spec.system === undefined) refuse('as', 'an Identifier needs system');
+  if (spec.as === 'Quantity' && spec.unit === undefined && spec.unitPath === undefined)
+    refuse('as', 'a Quantity needs unit or unitPath');
+  const templated = spec.value !== undefined && /\{(base|institution)\}/.test(JSON.stringify(spec.value));
+
+  return (scope, run, what) => {
+    const at = (where?: string) => location(run, scope, where);
+    const fail = (text: string, where?: string) => {
+      run.errors.push({ text: `${what}: ${text}`, expression: at(where) });
+      return undefined;
+    };
+    if (when && !isTrue(when(scope.fp, run.env), () => fail(`condition ${spec.when} did not give a boolean`)))
+      return undefined;
+    let raw: unknown;
+    if (spec.reference !== undefined) {
+      const url = run.fullUrls.get(spec.reference);
+      if (url) return { reference: url };
+      return spec.required
+        ? fail(`refers to "${spec.reference}", which this message does not produce`)
+        : undefined;
+    } else if (pathReader) {
+      if (format === 'csv' && !((spec.path as string) in (scope.node as Record<string, string>)))
+        return fail(`the file has no column "${spec.path}"`, spec.path);
+      raw = pathReader(scope.node);
+    } else if (expr) {
+      raw = fhirPathScalar(expr(scope.fp, run.env));
+    } else if (spec.value !== undefined) {
+      raw = templated ? JSON.parse(fillTemplate(JSON.stringify(spec.value), run)) : spec.value;
+    }
+    if (raw === undefined || raw === '') {
+      return spec.required ? fail(`a required value is missing`, spec.path) : undefined;
+    }
+    if (spec.map) {
+      const key = textOf(raw);
+      if (!Object.prototype.hasOwnProperty.call(spec.map, key)) {
+        const text = `${what}: "${key}" is not one of ${Object.keys(spec.map).join(', ')}`;
+        if (spec.required) return fail(text.slice(what.length + 2), spec.path);
+        run.issues.push(warning(`${text}; left out`, at(spec.path), 'code-invalid'));
+        return undefined;
+      }
+      raw = spec.map[key];
+    }
+    try {
+      return convert(raw);
+    } catch (err) {
+      if (err instanceof ConversionError) return fail(err.message, spec.path);
+      throw err;
+    }
+
+    function convert(v: unknown): unknown {
+      switch (spec.as) {
+        case undefined:
+          return v;
+        case 'string':
+        case 'code':
+          return textOf(v);
+        case 'integer':
+          return toInteger(v);
+        case 'decimal':
+          return toDecimal(v);
+        case 'boolean':
+          return toBoolean(v);
+        case 'date':
+          return toDate(textOf(v));
+        case 'dateTime':
+          return toDateTime(textOf(v), run.timezone);
+        case 'Quantity':
+          return quantity(v);
+        case 'CodeableConcept':
+          return codeableConcept(textOf(v));
+        case 'Identifier':
+          return { system: fillTemplate(spec.system!, run), value: textOf(v) };
+        case 'nationalId':
+          return nationalId(textOf(v));
+        default:
+          throw new ConversionError(`unknown conversion "${spec.as}"`);
+      }
+    }
+
+    function quantity(v: unknown) {
+      const value = toDecimal(v);
+      const unitRaw = unitReader ? unitReader(scope.node) : spec.unit;
+      if (unitRaw === undefined) return { value };
+      const unit = textOf(unitRaw);
+      const ucum = ucumUnit(unit);
+      if (ucum.code) return { value, unit, system: 'http://unitsofmeasure.org', code: ucum.code };
+      run.issues.push(
+        warning(`${what}: ${ucum.problem}; kept as text`, at(spec.unitPath ?? spec.path), 'code-invalid'),
+      );
+      return { value, unit };
+    }
+
+    function codeableConcept(code: string) {
+      const display = displayReader ? displayReader(scope.node) : undefined;
+      const text = display === undefined ? undefined : textOf(display);
+      const own = {
+        system: spec.system
+          ? fillTemplate(spec.system, run)
+          : `${run.base}/CodeSystem/local/${run.institution}/${spec.table}`,
+        code,
+        ...(text ? { display: text } : {}),
+      };
+      if (spec.system) return { coding: [own], ...(text ? { text } : {}) };
+      const translated = conceptMap?.translate(code) ?? [];
+      if (translated.length === 0)
+        run.issues.push(
+          warning(
+            `${what}: local code "${code}" (table ${spec.table}) has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
+            at(spec.path),
+            'code-invalid',
+          ),
+        );
+      return { coding: [...translated, own], ...(text ? { text } : {}) };
+    }
+
+    function nationalId(value: string): Identifier {
+      const check = checkNationalId(value);
+      const id: Identifier = {
+        use: 'official',
+        type: { coding: [{ system: V2_0203, code: 'NI' }] },
+        system: NATIONAL_ID_SYSTEM,
+        value: check.value,
+      };
+      if (!check.valid) {
+        id.extension = [
+          { url: `${run.base}/StructureDefinition/identifier-verification`, valueCode: 'unverified' },
+        ];
+        run.issues.push(
+          warning(
+            `${what}: national ID fails verification (${check.reason}); kept as unverified`,
+            at(spec.path),
+            'business-rule',
+          ),
+        );
+      }
+      return id;
+    }
+  };
+}
+
+/** A condition holds only on `[true]`; empty and `[false]` do not; anything else is an error. */
+export function isTrue(out: unknown[], wrong: () => void): boolean {
+  if (out.length === 0) return false;
+  if (out.length === 1 && typeof out[0] === 'boolean') return out[0];
+  wrong();
+  return false;
+}
+
+export function warning(
+  text: string,
+  expression: string,
+  code: OperationOutcomeIssue['code'] = 'informational',
+): OperationOutcomeIssue {
+  return { severity: 'warning', code, diagnostics: text, expression: [expression] };
+}

@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mappingCommand } from '../../src/cli/mapping-command.ts';
+
+const SAMPLES = path.resolve(import.meta.dirname, '../../mappings/samples');
+
+async function run(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await mappingCommand(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+}
+
+describe('hie mapping', () => {
+  it('test prints one Bundle per CSV row and the warnings; exit 0 without errors', async () => {
+    const r = await run([
+      'test',
+      'village-visits',
+      path.join(SAMPLES, 'village-visits.csv'),
+      '--institution',
+      'dongcun-village-clinic',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.out);
+    expect(body.results.map((x: { label: string }) => x.label)).toEqual(['line 2', 'line 3', 'line 4']);
+    expect(body.results[0].bundle.type).toBe('transaction');
+    expect(r.out).toContain('"value":5.60');
+    expect(body.results[1].issues.map((i: { severity: string }) => i.severity)).toEqual(['warning']);
+  });
+
+  it('test exits 1 on a mapping error and names line and column', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-cli-map-'));
+    const csv =
+      '就诊编号,患者编号,姓名,性别,出生日期,身份证号,联系电话,就诊时间,收缩压,舒张压,空腹血糖,诊断编码,诊断名称,处方药品编码,处方药品名称,剂量,剂量单位\r\nV1,DC9,,男,1956/03/12,,,2026/11/01 08:30,,,,,,,,,\r\n';
+    await writeFile(path.join(dir, 'bad.csv'), csv);
+    const r = await run(['test', 'village-visits', path.join(dir, 'bad.csv')]);
+    await rm(dir, { recursive: true });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('line 2, column "姓名"');
+  });
+
+  it('lint passes on the shipped folder and fails with file and line on a broken file', async () => {
+    expect((await run(['lint'])).code).toBe(0);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-cli-lint-'));
+    const file = path.join(dir, 'x.yaml');
+    await writeFile(file, 'id: x\nversion: 1\nformat: xml\nfeed: f\nresources: []\n');
+    const r = await run(['lint', file]);
+    await rm(dir, { recursive: true });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      new RegExp(
+        `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: schema: /format must be one of csv, json`,
+      ),
+    );
+  });
+});
