@@ -5,8 +5,9 @@ import { issueToken, workerClaims } from '../auth/issue-token.ts';
 import { issue, outcome } from '../kernel/outcomes.ts';
 import { stringifyFhirJson } from '../kernel/fhir-json.ts';
 import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
+import { batchedLookup } from './batched-lookup.ts';
 import { WriteError, classifyRequestError, isPreconditionFailed } from './write-errors.ts';
-import { type CurrentMatch, eventTimeExtension, eventTimeOf, planWrite } from './write-plan.ts';
+import { eventTimeExtension, eventTimeOf, planWrite } from './write-plan.ts';
 
 /** Writes one archived message's mapped Bundle to the FHIR repository. */
 export interface RepositoryWriter {
@@ -70,21 +71,23 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
     }
   };
 
-  const lookup = async (type: string, query: string): Promise<CurrentMatch[]> => {
-    const found = (await call((headers, signal) =>
-      client.request(`${type}?${query}&_count=2`, { options: { headers, signal } }),
-    )) as unknown as Bundle;
-    return (found.entry ?? [])
-      .filter((e) => e.resource?.resourceType === type && (e.search?.mode ?? 'match') === 'match')
-      .map((e) => {
-        const r = e.resource!;
-        return {
-          id: r.id!,
-          ...(r.meta?.versionId ? { versionId: r.meta.versionId } : {}),
-          ...(eventTimeOf(r, extUrl) ? { eventTime: eventTimeOf(r, extUrl)! } : {}),
-        };
-      });
-  };
+  const lookup = batchedLookup(
+    (batch) =>
+      call((headers, signal) =>
+        client.httpClient.post('/', JSON.stringify(batch), { headers, signal }),
+      ) as unknown as Promise<Bundle>,
+    (type, found) =>
+      (found.entry ?? [])
+        .filter((e) => e.resource?.resourceType === type && (e.search?.mode ?? 'match') === 'match')
+        .map((e) => {
+          const r = e.resource!;
+          return {
+            id: r.id!,
+            ...(r.meta?.versionId ? { versionId: r.meta.versionId } : {}),
+            ...(eventTimeOf(r, extUrl) ? { eventTime: eventTimeOf(r, extUrl)! } : {}),
+          };
+        }),
+  );
 
   return {
     async write(message) {
