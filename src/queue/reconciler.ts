@@ -17,8 +17,8 @@ export interface ReconcilerOptions {
 }
 
 export interface Reconciler {
-  /** Looks once; resolves with how many messages got a job again. */
-  runOnce(): Promise<number>;
+  /** Looks once (at messages unchanged since `olderThan`, default: the grace period ago). */
+  runOnce(olderThan?: Date): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -36,10 +36,10 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
   let running: Promise<number> | undefined;
   let closed = false;
 
-  const runOnce = (): Promise<number> => {
+  const runOnce = (olderThan: Date = new Date(Date.now() - opts.graceMs)): Promise<number> => {
     // One run at a time: a slow run is not overlapped by the next tick.
     running ??= (async () => {
-      const ids = await inbox.pendingIds(new Date(Date.now() - opts.graceMs), batch);
+      const ids = await inbox.pendingIds(olderThan, batch);
       let revived = 0;
       // Chunks of concurrent requests: ioredis pipelines them on one connection.
       for (let i = 0; i < ids.length && !closed; i += 200) {
@@ -56,6 +56,13 @@ export function startReconciler(opts: ReconcilerOptions): Reconciler {
     runOnce().catch((err: Error) => logger.warn({ err: err.message }, 'reconciler run failed'));
   }, opts.intervalMs);
   timer.unref();
+  // At start, everything still queued from before (a shutdown that closed the queue under a
+  // request, a crash) gets its job now rather than after the grace period. Safe without grace:
+  // a job that exists is left alone, and the job id is the archive id, so nothing runs twice.
+  const startedAt = new Date();
+  runOnce(startedAt).catch((err: Error) =>
+    logger.warn({ err: err.message }, 'reconciler start-up sweep failed'),
+  );
 
   return {
     runOnce,
