@@ -17,6 +17,7 @@ import type { AuthContext } from '../auth/verify-token.ts';
 import type { SigningKey } from '../auth/signing-key.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import { unauthorized } from '../kernel/outcomes.ts';
+import { knownProfiles, validateCapabilityOperations, validateOperation } from '../validate/index.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
 import { mountIngest, type IngestParts } from './ingest-http.ts';
@@ -79,11 +80,18 @@ export function buildApp(parts: AppParts): BuiltApp {
   const model = loadFhirModel();
   const baseUrl = `${config.publicUrl}/fhir`;
   const repo = new FhirRepository(db, model, baseUrl);
-  const capability = buildCapabilityStatement(model, { publicUrl: config.publicUrl, version: parts.version });
+  // The profiles in profiles/ load now: a broken file stops start-up, naming it.
+  knownProfiles();
+  const capability = buildCapabilityStatement(model, {
+    publicUrl: config.publicUrl,
+    version: parts.version,
+    operations: validateCapabilityOperations(model.resourceTypes),
+  });
   const router = new FhirRouter({
     repo,
     bundles: new BundleProcessor(repo, config.maxBundleEntries),
     capabilityStatement: () => capability,
+    operations: new Map([['$validate', validateOperation(model)]]),
   });
   const metrics = createMetrics(parts.metricsRegistry);
   const app = express();

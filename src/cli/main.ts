@@ -3,6 +3,7 @@ import { TOKEN_USAGE, tokenCommand } from './token-command.ts';
 import { INSTITUTIONS_USAGE, institutionsCommand } from './institutions-command.ts';
 import { UPLOAD_USAGE, uploadCommand } from './upload-command.ts';
 import { MAPPING_USAGE, mappingCommand } from './mapping-command.ts';
+import { PROFILE_USAGE, profileCommand } from './profile-command.ts';
 
 /** One entry per verb; later issues add theirs here (institutions, mapping, demo, audit…). */
 const VERBS: Record<string, { usage: string; run: (args: string[], io: CliIo) => Promise<number> }> = {
@@ -10,6 +11,7 @@ const VERBS: Record<string, { usage: string; run: (args: string[], io: CliIo) =>
   institutions: { usage: INSTITUTIONS_USAGE, run: (args, io) => institutionsCommand(args, io, process.env) },
   upload: { usage: UPLOAD_USAGE, run: (args, io) => uploadCommand(args, io, process.env) },
   mapping: { usage: MAPPING_USAGE, run: mappingCommand },
+  profile: { usage: PROFILE_USAGE, run: profileCommand },
 };
 
 function usage(): string {

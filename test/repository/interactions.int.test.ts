@@ -266,6 +266,23 @@ describe.each(inject('pgServers'))('FHIR interactions through fhir-kit-client on
     expect(((await res.json()) as any).issue[0].expression).toEqual(['Observation.subject']);
   });
 
+  it('validates without writing through $validate, and lists it in the CapabilityStatement', async () => {
+    const res = await raw('/Patient/$validate', {
+      method: 'POST',
+      body: JSON.stringify({ resourceType: 'Patient', gender: 'robot' }),
+    });
+    expect(res.status).toBe(200);
+    const oo: any = await res.json();
+    expect(oo.issue.find((i: any) => i.severity === 'error').expression).toEqual(['Patient.gender']);
+    const ok: any = await (
+      await raw('/Patient/$validate', { method: 'POST', body: JSON.stringify(patient('钱')) })
+    ).json();
+    expect(ok.issue.some((i: any) => i.severity === 'error')).toBe(false);
+    const cs: any = await (await fetch(`${app.fhirUrl}/metadata`)).json();
+    const patientRes = cs.rest[0].resource.find((r: any) => r.type === 'Patient');
+    expect(patientRes.operation.map((o: any) => o.name)).toContain('validate');
+  });
+
   it('keeps the exact text of decimals', async () => {
     const p: any = await fhir.create({ resourceType: 'Patient', body: patient('陈') });
     const text = `{"resourceType":"Observation","status":"final","code":{"text":"glucose"},"subject":{"reference":"Patient/${p.id}"},"valueQuantity":{"value":6.10,"unit":"mmol/L"}}`;
