@@ -17,16 +17,42 @@ const TABLES = [
   'sp_uri',
 ] as const;
 
+/** Pieces of one SQL statement: data-modifying CTE bodies and the parameters they bind. */
+export interface StatementParts {
+  ctes: string[];
+  params: unknown[];
+}
+
 /**
- * Writes the index rows of many resources with one statement per table (arrays bound through
- * `unnest`), so a 300-resource transaction costs seven inserts, not thousands. `fresh` skips the
- * delete for ids that cannot have rows yet (new server-assigned ids).
+ * Writes the index rows of many resources in ONE statement (arrays bound through `unnest`, one
+ * data-modifying CTE per table): a 300-resource transaction costs one round trip, not thousands.
+ * `fresh` skips the delete for ids that cannot have rows yet (new server-assigned ids).
  */
 export async function replaceIndexRows(
   q: Queryable,
   items: IndexedResource[],
   opts: { fresh?: boolean } = {},
 ): Promise<void> {
+  const parts: StatementParts = { ctes: [], params: [] };
+  addIndexWrites(parts, items, opts);
+  await runParts(q, parts);
+}
+
+/** Runs collected CTE bodies as one statement (a no-op when there are none). */
+export async function runParts(q: Queryable, parts: StatementParts): Promise<void> {
+  if (parts.ctes.length === 0) return;
+  // Every CTE runs on the same snapshot, so deleting a resource's old index rows and inserting
+  // its new ones in one statement never sees the new rows as old.
+  const sql = `WITH ${parts.ctes.map((x, n) => `w${n} AS (${x})`).join(',\n')}\nSELECT 1`;
+  await q.query(sql, parts.params);
+}
+
+/** Adds the deletes (unless fresh) and inserts of the index rows of `items` to a statement. */
+export function addIndexWrites(
+  parts: StatementParts,
+  items: IndexedResource[],
+  opts: { fresh?: boolean } = {},
+): void {
   if (items.length === 0) return;
   if (!opts.fresh) {
     const byType = new Map<string, string[]>();
@@ -35,14 +61,11 @@ export async function replaceIndexRows(
       if (list) list.push(it.id);
       else byType.set(it.resourceType, [it.id]);
     }
-    for (const [type, ids] of byType) await deleteIndexRows(q, type, ids);
+    for (const [type, ids] of byType) addIndexDeletes(parts, type, ids);
   }
   const col = columns(items);
-  // One statement for all seven tables (data-modifying CTEs): one round trip instead of seven.
-  const parts: string[] = [];
-  const params: unknown[] = [];
   const add = (sql: (p: (value: unknown, cast: string) => string) => string) => {
-    parts.push(sql((value, cast) => `$${params.push(value)}::${cast}`));
+    parts.ctes.push(sql((value, cast) => `$${parts.params.push(value)}::${cast}`));
   };
   if (col.token.t.length > 0) {
     add(
@@ -102,20 +125,20 @@ export async function replaceIndexRows(
          ${p(col.uri.value, 'text[]')})`,
     );
   }
-  if (parts.length === 0) return;
-  const last = parts.pop()!;
-  const sql =
-    parts.length === 0 ? last : `WITH ${parts.map((x, n) => `w${n} AS (${x})`).join(',\n')}\n${last}`;
-  await q.query(sql, params);
 }
 
 /** Drops every index row of the given resources (deletion, or before rewriting them). */
 export async function deleteIndexRows(q: Queryable, resourceType: string, ids: string[]): Promise<void> {
-  const deletes = TABLES.map(
-    (t) => `DELETE FROM ${t} WHERE resource_type = $1 AND resource_id = ANY($2::text[])`,
-  );
-  const last = deletes.pop()!;
-  await q.query(`WITH ${deletes.map((d, n) => `d${n} AS (${d})`).join(',\n')}\n${last}`, [resourceType, ids]);
+  const parts: StatementParts = { ctes: [], params: [] };
+  addIndexDeletes(parts, resourceType, ids);
+  await runParts(q, parts);
+}
+
+export function addIndexDeletes(parts: StatementParts, resourceType: string, ids: string[]): void {
+  const type = `$${parts.params.push(resourceType)}`;
+  const list = `$${parts.params.push(ids)}::text[]`;
+  for (const t of TABLES)
+    parts.ctes.push(`DELETE FROM ${t} WHERE resource_type = ${type} AND resource_id = ANY(${list})`);
 }
 
 /** Rows turned column-wise, one array per column, for `unnest`. */

@@ -2,7 +2,13 @@ import type { Queryable } from '../../db/database.ts';
 import { stringifyFhirJson } from '../../kernel/fhir-json.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { extractIndexRows } from '../index/extract-index.ts';
-import { deleteIndexRows, replaceIndexRows } from '../index/write-index.ts';
+import {
+  addIndexWrites,
+  deleteIndexRows,
+  replaceIndexRows,
+  runParts,
+  type StatementParts,
+} from '../index/write-index.ts';
 import type { StoredResource } from '../types.ts';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -27,21 +33,22 @@ export async function writeVersion(
   resource.meta = { ...(resource.meta ?? {}), versionId: String(versionId), lastUpdated };
   const json = stringifyFhirJson(orderResourceFirst(resource));
   const rows = extractIndexRows(model, resource, baseUrl);
-  await q.query(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-     VALUES ($1, $2, $3, $4, false, $5, $6::json)
-     ON CONFLICT (resource_type, id) DO UPDATE
-       SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = false,
-           compartments = EXCLUDED.compartments, content = EXCLUDED.content`,
-    [type, id, versionId, lastUpdated, rows.compartments, json],
-  );
-  await q.query(
-    `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-     VALUES ($1, $2, $3, $4, false, $5, $6::json)`,
-    [type, id, versionId, lastUpdated, method, json],
-  );
-  // Nothing to replace when the id is new or its rows went with its deletion.
-  await replaceIndexRows(q, [{ resourceType: type, id, rows }], { fresh: !previous || previous.deleted });
+  // One statement: the current row, the history row and the index rows, in one round trip.
+  const parts: StatementParts = {
+    ctes: [
+      `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
+       VALUES ($1, $2, $3, $4, false, $5, $6::json)
+       ON CONFLICT (resource_type, id) DO UPDATE
+         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = false,
+             compartments = EXCLUDED.compartments, content = EXCLUDED.content`,
+      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
+       VALUES ($1, $2, $3, $4, false, $7, $6::json)`,
+    ],
+    params: [type, id, versionId, lastUpdated, rows.compartments, json, method],
+  };
+  // Nothing to delete when the id is new or its rows went with its deletion.
+  addIndexWrites(parts, [{ resourceType: type, id, rows }], { fresh: !previous || previous.deleted });
+  await runParts(q, parts);
   return { resourceType: type, id, versionId, lastUpdated, deleted: false, json };
 }
 
