@@ -44,7 +44,7 @@ export interface BuiltApp {
   app: Express;
   repo: FhirRepository;
   /** The MLLP listener's handler, when the gateway is built (`ingest` given). */
-  acceptMllp?: (raw: Buffer, peer: { address: string }) => Promise<Buffer>;
+  acceptMllp?: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer>;
 }
 
 const ANONYMOUS = new Set([

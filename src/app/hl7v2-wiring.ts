@@ -39,17 +39,37 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
     };
   }
 
-  /** One MLLP frame: the sender is found by MSH-4 and must come from an allowed address. */
-  async function acceptMllp(raw: Buffer, peer: { address: string }): Promise<Buffer> {
+  /**
+   * One MLLP frame. The sender is the institution named by its TLS client certificate (subject
+   * CN = institution id), whose facility codes must include MSH-4; without TLS, the institution
+   * owning MSH-4, and the peer address must be on its allow-list (the embedded demo allows loopback).
+   */
+  async function acceptMllp(raw: Buffer, peer: { address: string; certificate?: object }): Promise<Buffer> {
     const header = headerOf(raw);
-    const institution = header?.facility ? await registry.byFacilityCode(header.facility) : undefined;
-    const allowed =
-      institution !== undefined &&
-      institution.formats.includes('hl7v2-mllp') &&
-      (institution.mllpAllowFrom.includes(peer.address) || (config.demoIssuer && LOOPBACK.has(peer.address)));
+    const byFacility = header?.facility ? await registry.byFacilityCode(header.facility) : undefined;
+    const certCn = (peer.certificate as { subject?: { CN?: unknown } } | undefined)?.subject?.CN;
+    let institution = byFacility;
+    let allowed: boolean;
+    if (typeof certCn === 'string') {
+      const byCert = await registry.get(certCn);
+      institution = byCert ?? byFacility;
+      allowed =
+        byCert !== undefined &&
+        byCert.active &&
+        byFacility?.id === byCert.id &&
+        byCert.formats.includes('hl7v2-mllp');
+    } else {
+      allowed =
+        byFacility !== undefined &&
+        byFacility.formats.includes('hl7v2-mllp') &&
+        (byFacility.mllpAllowFrom.includes(peer.address) ||
+          (config.demoIssuer && LOOPBACK.has(peer.address)));
+    }
     if (!institution || !allowed) {
       const text = institution
-        ? `${peer.address} may not send over MLLP as ${institution.id}`
+        ? typeof certCn === 'string'
+          ? `The client certificate (${certCn}) may not send for sending facility "${header?.facility ?? ''}"`
+          : `${peer.address} may not send over MLLP as ${institution.id}`
         : `Sending facility (MSH-4) "${header?.facility ?? ''}" is not a member of the exchange`;
       return Buffer.from(
         buildAck(header?.parsed, {

@@ -35,7 +35,7 @@ export function mountIngest(
   model: FhirModel,
   ingest: IngestParts,
   registry: Registry,
-): { acceptMllp: (raw: Buffer, peer: { address: string }) => Promise<Buffer> } {
+): { acceptMllp: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer> } {
   const stageParts: FeedStageParts = {
     ...(ingest.mappings ? { mappings: ingest.mappings } : {}),
     inbox: ingest.inbox,

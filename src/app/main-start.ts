@@ -124,8 +124,19 @@ export async function main(env: Record<string, string | undefined> = process.env
       logger.info({ written: organizations.written }, 'institutions projected to Organizations');
     const server = await listen(built.app, config.port);
     shutdown.setServer(server);
+    const tls = config.mllpTls;
     const mllp = await startMllpListener({
       port: config.mllpPort,
+      ...(tls
+        ? {
+            tls: {
+              cert: await readFile(tls.certFile),
+              key: await readFile(tls.keyFile),
+              ca: await readFile(tls.caFile),
+              requestCert: true,
+            },
+          }
+        : {}),
       maxMessageBytes: config.maxBodyBytes,
       idleTimeoutMs: 5 * 60_000,
       logger,

@@ -14,6 +14,22 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'PORT', defaultText: '8080', description: 'HTTP port of the gateway and the FHIR repository.' },
   { name: 'MLLP_PORT', defaultText: '2575', description: 'TCP port of the HL7 v2 MLLP listener.' },
   {
+    name: 'HIE_MLLP_TLS_CERT',
+    defaultText: 'unset → plain TCP',
+    description:
+      "MLLP over TLS: the listener's certificate (PEM path). With `HIE_MLLP_TLS_KEY` and `HIE_MLLP_TLS_CA`, senders must present a client certificate signed by that CA whose subject CN is their institution id.",
+  },
+  {
+    name: 'HIE_MLLP_TLS_KEY',
+    defaultText: 'unset',
+    description: "MLLP over TLS: the listener's private key (PEM path).",
+  },
+  {
+    name: 'HIE_MLLP_TLS_CA',
+    defaultText: 'unset',
+    description: 'MLLP over TLS: the CA (PEM path) that signs the member institutions’ client certificates.',
+  },
+  {
     name: 'HIE_DATA_DIR',
     defaultText: '.data',
     description:

@@ -14,6 +14,8 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   port: number;
   mllpPort: number;
+  /** MLLP over TLS with client certificates (subject CN = institution id); undefined = plain TCP. */
+  mllpTls?: { certFile: string; keyFile: string; caFile: string };
   dataDir: string;
   /** `undefined` → start the embedded PostgreSQL. */
   databaseUrl: string | undefined;
@@ -113,6 +115,19 @@ function trustedIssuers(env: Env): TrustedIssuer[] {
   });
 }
 
+/** All three TLS files or none: a half-configured TLS listener must not start as plain TCP. */
+function mllpTls(env: Env, cwd: string): Config['mllpTls'] {
+  const names = ['HIE_MLLP_TLS_CERT', 'HIE_MLLP_TLS_KEY', 'HIE_MLLP_TLS_CA'] as const;
+  const values = names.map((n) => text(env, n));
+  if (values.every((v) => v === undefined)) return undefined;
+  const missing = names.filter((_n, i) => values[i] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(missing[0]!, `MLLP over TLS needs ${names.join(', ')} together (PEM file paths)`);
+  }
+  const [certFile, keyFile, caFile] = values.map((v) => path.resolve(cwd, v!)) as [string, string, string];
+  return { certFile, keyFile, caFile };
+}
+
 /**
  * Reads the environment into one typed object, or throws a `ConfigError` naming the variable.
  * `cwd` anchors a relative `HIE_DATA_DIR`.
@@ -123,9 +138,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const publicUrl = url(env, 'HIE_PUBLIC_URL', `http://localhost:${port}`, ['http:', 'https:'])!;
   const databaseUrl = url(env, 'DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
   const demo = oneOf(env, 'HIE_DEMO_ISSUER', 'auto', ['auto', 'on', 'off'] as const);
+  const tls = mllpTls(env, cwd);
   return {
     port,
     mllpPort,
+    ...(tls ? { mllpTls: tls } : {}),
     dataDir: path.resolve(cwd, text(env, 'HIE_DATA_DIR') ?? '.data'),
     databaseUrl,
     redisUrl: url(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']),

@@ -44,6 +44,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
+  it('takes MLLP TLS files all together or not at all', () => {
+    expect(loadConfig({}, '/srv').mllpTls).toBeUndefined();
+    const tls = loadConfig(
+      { HIE_MLLP_TLS_CERT: 'c.pem', HIE_MLLP_TLS_KEY: 'k.pem', HIE_MLLP_TLS_CA: '/etc/ca.pem' },
+      '/srv',
+    ).mllpTls;
+    expect(tls).toEqual({ certFile: '/srv/c.pem', keyFile: '/srv/k.pem', caFile: '/etc/ca.pem' });
+    expect(() => loadConfig({ HIE_MLLP_TLS_CERT: 'c.pem', HIE_MLLP_TLS_CA: 'ca.pem' })).toThrow(
+      /HIE_MLLP_TLS_KEY/,
+    );
+  });
+
   it('documents every variable in the README table', () => {
     const readme = readFileSync(path.join(import.meta.dirname, '../../README.md'), 'utf8');
     // A table row naming the variable in its first cell (Prettier pads cells with spaces).

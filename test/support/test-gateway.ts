@@ -34,7 +34,7 @@ export interface TestGateway {
   repo: FhirRepository;
   inbox: PostgresInbox;
   registry: PostgresInstitutionRegistry;
-  acceptMllp: (raw: Buffer, peer: { address: string }) => Promise<Buffer>;
+  acceptMllp: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer>;
   worker: WorkerParts;
   /** Waits until the message reaches a final state (stored or failed) and returns it. */
   settled(messageId: string, timeoutMs?: number): Promise<Awaited<ReturnType<PostgresInbox['get']>>>;
