@@ -16,11 +16,10 @@ import {
 import { newMessage } from './support/messages.ts';
 
 /**
- * The issue asks for 5,000. On the 2-core machine the repository (in this test process) writes
- * about 35 messages/s with the worker beside it, so 5,000 take some 2.5 minutes on their own:
- * the default is 2,000 and `HIE_TEST_KILL_MESSAGES=5000` runs the full size.
+ * The issue's size: 5,000 messages (about 2.5 minutes on the 2-core machine since the write path
+ * got faster). `HIE_TEST_KILL_MESSAGES` runs another size.
  */
-const N = Number(process.env.HIE_TEST_KILL_MESSAGES ?? 2_000);
+const N = Number(process.env.HIE_TEST_KILL_MESSAGES ?? 5_000);
 const INST = 'kill-test-hospital';
 const server = inject('pgServers')[0]!;
 const redisUrl = inject('redisUrl');
@@ -37,7 +36,7 @@ describe(`SIGKILL of the worker in the middle of ${N} messages`, () => {
     await app?.close();
   });
 
-  it('after a restart every message is stored exactly once', { timeout: 240_000 }, async () => {
+  it('after a restart every message is stored exactly once', { timeout: 480_000 }, async () => {
     const db = app.database.db;
     const inbox = new PostgresInbox(db);
     const queue = createIngestQueue({ redisUrl, prefix, logger: silentLogger() });
