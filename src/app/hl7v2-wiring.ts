@@ -95,10 +95,7 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
       ...(m.charset ? { contentTypeCharset: m.charset } : {}),
       defaultCharset: institution.charset,
     });
-    const e = evaluateHl7(text, institution, m.id, {
-      model: parts.model,
-      canonicalBase: parts.canonicalBase,
-    });
+    const e = evaluateHl7(text, institution, m.id, parts);
     if (e.failure) return { failure: e.failure.outcome };
     if (!e.mapped)
       throw fail(500, {

@@ -11,6 +11,7 @@ import { processMessageRoute } from '../ingest/http/process-message-route.ts';
 import { acceptFeed, feedEvaluator, type FeedStageParts } from '../pipeline/feed-stage.ts';
 import { acceptFhir } from '../pipeline/fhir-stage.ts';
 import type { MappingSet } from '../mapping/engine/index.ts';
+import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { createReplay, type Evaluate } from '../pipeline/replay.ts';
 import type { IngestQueue } from '../queue/types.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
@@ -21,6 +22,8 @@ export interface IngestParts {
   registry: InstitutionRegistry;
   inbox: Inbox;
   queue: IngestQueue;
+  /** The sensitivity rule table, loaded at start. */
+  sensitivity?: SensitivityRules;
   /** The mapping files (CSV/JSON feeds), loaded at start. */
   mappings?: MappingSet;
   /** Extra routers mounted before authentication-protected routes' handlers (e.g. bull-board). */
@@ -38,6 +41,7 @@ export function mountIngest(
 ): { acceptMllp: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer> } {
   const stageParts: FeedStageParts = {
     ...(ingest.mappings ? { mappings: ingest.mappings } : {}),
+    ...(ingest.sensitivity ? { sensitivity: ingest.sensitivity } : {}),
     inbox: ingest.inbox,
     queue: ingest.queue,
     model,

@@ -17,6 +17,7 @@ import { seedInstitutions } from '../institutions/seed.ts';
 import { startMllpListener } from '../ingest/mllp/index.ts';
 import { startWorkerParts } from './main-worker.ts';
 import { loadMappings } from '../mapping/engine/index.ts';
+import { loadSensitivityRules } from '../mapping/sensitivity/index.ts';
 import { pingRedis, queueBoard } from './queue-board.ts';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
@@ -90,6 +91,7 @@ export async function main(env: Record<string, string | undefined> = process.env
     const registry = new PostgresInstitutionRegistry(db);
     // Mapping files are data IT staff edit: a broken one stops the start with file, line and reason.
     const mappings = await loadMappings();
+    const sensitivity = loadSensitivityRules(undefined, { canonicalBase: config.canonicalBase });
     logger.info({ mappings: mappings.mappings.map((m) => `${m.id}@${m.version}`) }, 'mappings loaded');
 
     // The worker runs beside the gateway; `npm run worker` runs more of them elsewhere.
@@ -115,7 +117,14 @@ export async function main(env: Record<string, string | undefined> = process.env
       verifier,
       version: await packageVersion(),
       metricsRegistry,
-      ingest: { registry, inbox, queue: workerParts.queue, mappings, adminRouters: [board.router] },
+      ingest: {
+        registry,
+        inbox,
+        queue: workerParts.queue,
+        mappings,
+        sensitivity,
+        adminRouters: [board.router],
+      },
       tokenRouter: tokenEndpoint({ db, registry, signingKey, publicUrl: config.publicUrl, logger }),
       readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }],
     });

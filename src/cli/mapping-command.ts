@@ -20,6 +20,7 @@ import {
 import { MappingError } from '../mapping/types.ts';
 import { parseCsv } from '../parse/csv/parse-csv.ts';
 import { loadFhirModel } from '../repository/fhir-model.ts';
+import { labelBundle, loadSensitivityRules } from '../mapping/sensitivity/index.ts';
 import { validateStructure } from '../repository/validation/index.ts';
 import { INSTITUTION_ID, parseCommandArgs, requireMatch } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
@@ -108,10 +109,13 @@ async function test(
     throw new CliError(`${sampleFile}: ${(err as Error).message}`);
   }
   const model = loadFhirModel();
+  const sensitivity = loadSensitivityRules(undefined, { canonicalBase: BASE });
   const results = inputs.map(({ label, input }, n) => {
     const ctx = { institution, canonicalBase: BASE, archiveId: `sample-${n + 1}` };
     try {
       const msg = mapping.map(input, ctx);
+      // As the gateway does: labels first, then validation.
+      labelBundle(msg.bundle, sensitivity);
       const issues: OperationOutcomeIssue[] = [...msg.issues];
       (msg.bundle.entry ?? []).forEach((e, i) =>
         issues.push(

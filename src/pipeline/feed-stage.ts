@@ -12,7 +12,7 @@ import type { FhirStageParts } from './fhir-stage.ts';
 import { parseFhirJson } from '../kernel/fhir-json.ts';
 import type { CompiledMapping, MappingSet } from '../mapping/engine/index.ts';
 import type { MappedMessage } from '../mapping/types.ts';
-import { validateMappedBundle } from './validate-stage.ts';
+import { checkMapped } from './validate-stage.ts';
 import { problemsToOutcome } from './outcomes.ts';
 import type { Submission, Verdict } from './types.ts';
 
@@ -115,7 +115,7 @@ function evaluatePiece(
     const row = format === 'csv' ? parseCsv(raw, { charset }).rows[0] : undefined;
     const input = row ? { ...row, line: line ?? row.line } : parseFhirJson(raw.toString('utf8'));
     const mapped = mapping.map(input, { institution, canonicalBase: parts.canonicalBase, archiveId });
-    const problems = validateMappedBundle(parts.model, mapped.bundle).filter((p) => p.severity === 'error');
+    const problems = checkMapped(parts, mapped.bundle).filter((p) => p.severity === 'error');
     if (problems.length > 0) return { mapped, failure: problemsToOutcome(problems) };
     return { mapped };
   } catch (err) {

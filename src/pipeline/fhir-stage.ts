@@ -13,9 +13,12 @@ import type { FhirModel } from '../repository/fhir-model.ts';
 import { archiveAndEnqueue, type ArchiveParts } from './archive.ts';
 import { acceptedOutcome, problemsToOutcome } from './outcomes.ts';
 import type { Submission, Verdict } from './types.ts';
-import { validateMappedBundle } from './validate-stage.ts';
+import { checkMapped } from './validate-stage.ts';
+import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 
 export interface FhirStageParts extends ArchiveParts {
+  /** Sensitivity rule table (`mappings/sensitivity/`); absent: nothing is labelled. */
+  sensitivity?: SensitivityRules;
   inbox: Inbox;
   queue: IngestQueue;
   model: FhirModel;
@@ -81,7 +84,7 @@ export async function evaluateFhir(
       { institution, canonicalBase: parts.canonicalBase, archiveId },
       await parts.institutionIds(),
     );
-    const problems = validateMappedBundle(parts.model, mapped.bundle).filter((p) => p.severity === 'error');
+    const problems = checkMapped(parts, mapped.bundle).filter((p) => p.severity === 'error');
     if (problems.length > 0) {
       return {
         mapped,

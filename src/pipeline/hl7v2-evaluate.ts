@@ -4,8 +4,9 @@ import { mapHl7v2 } from '../mapping/hl7v2/index.ts';
 import { MappingError, type MappedMessage, type MappingProblem } from '../mapping/types.ts';
 import { parseHl7, type ParsedHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
+import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { problemsToOutcome } from './outcomes.ts';
-import { validateMappedBundle } from './validate-stage.ts';
+import { checkMapped } from './validate-stage.ts';
 
 /** One HL7 v2 message judged: parsed (when it could be), mapped (when it could be), and why not. */
 export interface Hl7Evaluation {
@@ -23,7 +24,7 @@ export function evaluateHl7(
   text: string,
   institution: Institution,
   archiveId: string,
-  env: { model: FhirModel; canonicalBase: string },
+  env: { model: FhirModel; canonicalBase: string; sensitivity?: SensitivityRules },
 ): Hl7Evaluation {
   let parsed: ParsedHl7 | undefined;
   try {
@@ -39,7 +40,7 @@ export function evaluateHl7(
       ]);
     }
     const mapped = mapHl7v2(parsed, { institution, canonicalBase: env.canonicalBase, archiveId });
-    const problems = validateMappedBundle(env.model, mapped.bundle).filter((p) => p.severity === 'error');
+    const problems = checkMapped(env, mapped.bundle).filter((p) => p.severity === 'error');
     if (problems.length > 0) return { ...fail(parsed, 'error', problems), mapped };
     return { parsed, mapped };
   } catch (err) {

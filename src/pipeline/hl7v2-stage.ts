@@ -78,7 +78,7 @@ export async function acceptHl7(parts: FhirStageParts, sub: Submission): Promise
     const raw = texts.length === 1 ? sub.raw : encodeHl7(t, charset);
     const evaluation: Hl7Evaluation = decodeFailure
       ? { failure: { kind: 'error', problems: decodeFailure.problems, outcome: outcomeOf(decodeFailure) } }
-      : evaluateHl7(t, institution, id, { model: parts.model, canonicalBase: parts.canonicalBase });
+      : evaluateHl7(t, institution, id, parts);
     answers.push(await archiveAndAck(parts, sub, institution, id, raw, charset, t, evaluation));
   }
   return { answers, charset, noMessage: false };

@@ -2,6 +2,7 @@ import type { Bundle } from 'fhir/r4';
 import type { FhirModel } from '../repository/fhir-model.ts';
 import { validateStructure } from '../repository/validation/index.ts';
 import type { MappingProblem } from '../mapping/types.ts';
+import { labelBundle, type SensitivityRules } from '../mapping/sensitivity/index.ts';
 
 /**
  * Every resource the mapping produced is checked before the sender is answered, so an error
@@ -23,4 +24,16 @@ export function validateMappedBundle(model: FhirModel, bundle: Bundle): MappingP
     }
   });
   return problems;
+}
+
+/**
+ * The last stage before archiving, the same for every format: sensitivity labels from the rule
+ * table in `mappings/sensitivity/` (consent filtering depends on them), then validation.
+ */
+export function checkMapped(
+  env: { model: FhirModel; sensitivity?: SensitivityRules },
+  bundle: Bundle,
+): MappingProblem[] {
+  if (env.sensitivity) labelBundle(bundle, env.sensitivity);
+  return validateMappedBundle(env.model, bundle);
 }

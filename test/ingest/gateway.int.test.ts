@@ -320,6 +320,39 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(((await notObject.json()) as any).issue[0].diagnostics).toMatch(/must be an object/);
     });
 
+    it('labels sensitive records by the rule table before they are written', async () => {
+      const token = await gw.institutionToken(CGCHC);
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          { resource: { resourceType: 'Patient', id: 'p-sens', name: [{ text: '周八' }] } },
+          {
+            resource: {
+              resourceType: 'Condition',
+              id: 'c-sens',
+              subject: { reference: 'Patient/p-sens' },
+              code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10', code: 'B20.1' }] },
+            },
+          },
+        ],
+      };
+      const res = await post('/ingest/fhir', JSON.stringify(bundle), 'application/fhir+json', token);
+      expect(res.status).toBe(202);
+      expect((await gw.settled(messageIdOf(res)))?.state).toBe('stored');
+      const found: any = await fhir.search({
+        resourceType: 'Condition',
+        searchParams: { identifier: `${BASE}/sid/source-id/${CGCHC}|c-sens` },
+      });
+      const security = found.entry[0].resource.meta.security.map((c: any) => c.code);
+      expect(security).toEqual(expect.arrayContaining(['HIV', 'R']));
+      const patient: any = await fhir.search({
+        resourceType: 'Patient',
+        searchParams: { identifier: `${BASE}/sid/source-id/${CGCHC}|p-sens` },
+      });
+      expect(patient.entry[0].resource.meta.security).toBeUndefined();
+    });
+
     it('counts messages in Prometheus metrics, with no personal data in labels', async () => {
       const res = await fetch(`${gw.publicUrl}/metrics`, {
         headers: { Authorization: `Bearer ${gw.adminToken}` },

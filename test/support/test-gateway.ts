@@ -14,6 +14,7 @@ import { createTokenVerifier } from '../../src/auth/verify-token.ts';
 import { loadConfig, type Config } from '../../src/config/load-config.ts';
 import { PostgresInbox } from '../../src/inbox/postgres-inbox.ts';
 import { loadMappings } from '../../src/mapping/engine/index.ts';
+import { loadSensitivityRules } from '../../src/mapping/sensitivity/index.ts';
 import { projectOrganizations } from '../../src/institutions/organizations.ts';
 import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
 import { seedInstitutions } from '../../src/institutions/seed.ts';
@@ -90,7 +91,13 @@ export async function startTestGateway(
     verifier,
     version: 'test',
     metricsRegistry,
-    ingest: { registry, inbox, queue: worker.queue, mappings: await loadMappings() },
+    ingest: {
+      registry,
+      inbox,
+      queue: worker.queue,
+      mappings: await loadMappings(),
+      sensitivity: loadSensitivityRules(undefined, { canonicalBase: config.canonicalBase }),
+    },
     tokenRouter: tokenEndpoint({
       db: database.db,
       registry,
