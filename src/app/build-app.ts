@@ -17,6 +17,9 @@ import type { AuthContext } from '../auth/verify-token.ts';
 import type { SigningKey } from '../auth/signing-key.ts';
 import type { TokenVerifier } from '../auth/verify-token.ts';
 import { unauthorized } from '../kernel/outcomes.ts';
+import { isLiveMappings } from '../mapping/live/index.ts';
+import { mappingsRoutes, translateCapabilityOperation, translateOperation } from '../admin/index.ts';
+import type { OperationHandler } from '../repository/router/fhir-router.ts';
 import { knownProfiles, validateCapabilityOperations, validateOperation } from '../validate/index.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
@@ -82,16 +85,25 @@ export function buildApp(parts: AppParts): BuiltApp {
   const repo = new FhirRepository(db, model, baseUrl);
   // The profiles in profiles/ load now: a broken file stops start-up, naming it.
   knownProfiles();
+  // Mappings that reload live also serve `ConceptMap/$translate` and the admin mapping routes.
+  const live =
+    parts.ingest?.mappings && isLiveMappings(parts.ingest.mappings) ? parts.ingest.mappings : undefined;
   const capability = buildCapabilityStatement(model, {
     publicUrl: config.publicUrl,
     version: parts.version,
-    operations: validateCapabilityOperations(model.resourceTypes),
+    operations: [
+      ...validateCapabilityOperations(model.resourceTypes),
+      ...(live ? [translateCapabilityOperation()] : []),
+    ],
   });
   const router = new FhirRouter({
     repo,
     bundles: new BundleProcessor(repo, config.maxBundleEntries),
     capabilityStatement: () => capability,
-    operations: new Map([['$validate', validateOperation(model)]]),
+    operations: new Map<string, OperationHandler>([
+      ['$validate', validateOperation(model)],
+      ...(live ? [['ConceptMap/$translate', translateOperation(live)] as [string, OperationHandler]] : []),
+    ]),
   });
   const metrics = createMetrics(parts.metricsRegistry);
   const app = express();
@@ -107,6 +119,17 @@ export function buildApp(parts: AppParts): BuiltApp {
   if (parts.tokenRouter) app.use(parts.tokenRouter);
   app.use(authenticate(parts.verifier, { anonymous: (req) => ANONYMOUS.has(req.path) }));
   app.use(metrics.router);
+  if (live && parts.ingest) {
+    app.use(
+      mappingsRoutes({
+        mappings: live,
+        model,
+        canonicalBase: config.canonicalBase,
+        maxBodyBytes: config.maxBodyBytes,
+        institutions: parts.ingest.registry,
+      }),
+    );
+  }
   const mllp = parts.ingest
     ? mountIngest(app, config, logger, model, parts.ingest, metrics.registry)
     : undefined;

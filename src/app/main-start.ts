@@ -16,7 +16,8 @@ import { PostgresInstitutionRegistry } from '../institutions/postgres-registry.t
 import { seedInstitutions } from '../institutions/seed.ts';
 import { startMllpListener } from '../ingest/mllp/index.ts';
 import { startWorkerParts } from './main-worker.ts';
-import { loadMappings } from '../mapping/engine/index.ts';
+import { DEFAULT_MAPPINGS_DIR } from '../mapping/engine/index.ts';
+import { createLiveMappings } from '../mapping/live/index.ts';
 import { loadSensitivityRules } from '../mapping/sensitivity/index.ts';
 import { pingRedis, queueBoard } from './queue-board.ts';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
@@ -90,7 +91,8 @@ export async function main(env: Record<string, string | undefined> = process.env
     }
     const registry = new PostgresInstitutionRegistry(db);
     // Mapping files are data IT staff edit: a broken one stops the start with file, line and reason.
-    const mappings = await loadMappings();
+    const mappings = await createLiveMappings(DEFAULT_MAPPINGS_DIR, { logger });
+    shutdown.add('mapping watcher', () => mappings.close());
     const sensitivity = loadSensitivityRules(undefined, { canonicalBase: config.canonicalBase });
     logger.info({ mappings: mappings.mappings.map((m) => `${m.id}@${m.version}`) }, 'mappings loaded');
 

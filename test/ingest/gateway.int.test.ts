@@ -320,6 +320,30 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(((await notObject.json()) as any).issue[0].diagnostics).toMatch(/must be an object/);
     });
 
+    it('shows administrators the mappings with their use counts, and translates codes by ConceptMap', async () => {
+      const admin = { Authorization: `Bearer ${gw.adminToken}` };
+      const list: any = await (await fetch(`${gw.publicUrl}/admin/mappings`, { headers: admin })).json();
+      const village = list.items.find((i: any) => i.id === 'village-visits');
+      expect(village.used).toBeGreaterThan(0); // the CSV test above mapped rows through it
+      const clinic = { Authorization: `Bearer ${await gw.institutionToken(CPH)}` };
+      expect((await fetch(`${gw.publicUrl}/admin/mappings`, { headers: clinic })).status).toBe(403);
+
+      const q = new URLSearchParams({
+        url: `${BASE}/ConceptMap/village-diagnosis`,
+        system: `${BASE}/CodeSystem/local/dongcun-village-clinic/diagnosis`,
+        code: 'GXY',
+      });
+      const res = await fetch(`${gw.fhirUrl}/ConceptMap/$translate?${q}`, { headers: admin });
+      expect(res.status).toBe(200);
+      const params: any = await res.json();
+      expect(params.parameter.find((p: any) => p.name === 'result').valueBoolean).toBe(true);
+      const match = params.parameter.find((p: any) => p.name === 'match');
+      expect(match.part.find((p: any) => p.name === 'concept').valueCoding).toMatchObject({
+        system: 'http://hl7.org/fhir/sid/icd-10',
+        code: 'I10',
+      });
+    });
+
     it('labels sensitive records by the rule table before they are written', async () => {
       const token = await gw.institutionToken(CGCHC);
       const bundle = {

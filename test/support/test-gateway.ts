@@ -13,7 +13,8 @@ import { loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
 import { loadConfig, type Config } from '../../src/config/load-config.ts';
 import { PostgresInbox } from '../../src/inbox/postgres-inbox.ts';
-import { loadMappings } from '../../src/mapping/engine/index.ts';
+import { DEFAULT_MAPPINGS_DIR } from '../../src/mapping/engine/index.ts';
+import { createLiveMappings } from '../../src/mapping/live/index.ts';
 import { loadSensitivityRules } from '../../src/mapping/sensitivity/index.ts';
 import { projectOrganizations } from '../../src/institutions/organizations.ts';
 import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
@@ -95,7 +96,7 @@ export async function startTestGateway(
       registry,
       inbox,
       queue: worker.queue,
-      mappings: await loadMappings(),
+      mappings: await createLiveMappings(DEFAULT_MAPPINGS_DIR, { logger, watch: 'off' }),
       sensitivity: loadSensitivityRules(undefined, { canonicalBase: config.canonicalBase }),
     },
     tokenRouter: tokenEndpoint({
