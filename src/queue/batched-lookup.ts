@@ -19,7 +19,7 @@ export function batchedLookup(
   toMatches: (type: string, searchset: Bundle) => CurrentMatch[],
   maxPerBatch = 100,
 ): Lookup {
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   const flush = async () => {
     const taken = queue.splice(0, maxPerBatch);
     if (queue.length > 0) queueMicrotask(() => void flush());
