@@ -76,7 +76,7 @@ export async function uploadCommand(
   const token = await requestToken(publicUrl, id, key.privateKeyPem);
   const res = await send(`${publicUrl}${target.path}`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': target.contentType },
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': withCharset(target.contentType, content) },
     body: content,
   });
   const text = await res.text();
@@ -135,4 +135,22 @@ async function send(url: string, init: RequestInit): Promise<Response> {
 function allAccepted(acks: string): boolean {
   const codes = [...acks.matchAll(/(?:^|[\r\n])MSA\|([A-Z]{2})/g)].map((m) => m[1]);
   return codes.length > 0 && codes.every((c) => c === 'AA' || c === 'CA');
+}
+
+/**
+ * A CSV or JSON file that is valid UTF-8 with non-ASCII text is sent as `charset=utf-8`: the
+ * gateway would otherwise decode it with the institution's registered charset (a village clinic's
+ * GB 18030). Other bytes go without a charset, and the registered one applies. HL7 v2 names its
+ * own charset in MSH-18.
+ */
+function withCharset(contentType: string, content: Buffer): string {
+  if (contentType === 'application/hl7-v2' || contentType === 'application/fhir+json') return contentType;
+  const nonAscii = content.some((b) => b > 0x7f);
+  if (!nonAscii) return contentType;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(content);
+    return `${contentType}; charset=utf-8`;
+  } catch {
+    return contentType;
+  }
 }

@@ -297,6 +297,15 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       });
       expect(c.entry[0].resource.code.coding.map((x: any) => x.code)).toContain('I10');
 
+      // The same file as UTF-8, saying so in the content type, maps too (the registry's GB 18030 is the default only).
+      const utf8 = await post(
+        '/ingest/csv/village-visits',
+        Buffer.from(sample.replace(/V2026110100(\d)/g, 'V2026110109$1')),
+        'text/csv; charset=utf-8',
+        token,
+      );
+      expect(utf8.status).toBe(202);
+
       // A row without a required cell: 422 naming line and column; the good row of the same file is kept.
       const header = sample.split(/\r?\n/)[0]!;
       const good = sample.split(/\r?\n/)[1]!.replace('V20261101001', 'V20261101009');

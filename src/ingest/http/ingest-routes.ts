@@ -41,9 +41,7 @@ export function ingestRoutes(opts: IngestRoutesOptions): Router {
     const institution = await submittingInstitution(res, opts.registry);
     if (!opts.handlers.hl7v2)
       throw fail(503, { code: 'transient', diagnostics: 'HL7 v2 intake is not available' });
-    const charset = req.headers['content-type']
-      ? /charset=([^;]+)/i.exec(req.headers['content-type'])?.[1]?.trim()
-      : undefined;
+    const charset = charsetOf(req);
     const out = await opts.handlers.hl7v2({
       institution,
       transport: 'http',
@@ -61,14 +59,27 @@ export function ingestRoutes(opts: IngestRoutesOptions): Router {
       if (!/^[a-z0-9-]{1,40}$/.test(feed))
         throw fail(400, { code: 'invalid', diagnostics: `Feed name "${feed}" is not valid (a-z, 0-9, -)` });
       const institution = await submittingInstitution(res, opts.registry);
+      const charset = charsetOf(req);
       const verdict = await opts.handlers.feed(
-        { institution, transport: 'http', raw: body(req), feed },
+        {
+          institution,
+          transport: 'http',
+          raw: body(req),
+          feed,
+          ...(charset ? { contentTypeCharset: charset } : {}),
+        },
         format,
       );
       answer(res, verdict);
     });
   }
   return r;
+}
+
+/** The `charset` parameter of the content type, if the sender named one. */
+function charsetOf(req: Request): string | undefined {
+  const type = req.headers['content-type'];
+  return type ? /charset="?([^";]+)"?/i.exec(type)?.[1]?.trim() : undefined;
 }
 
 function body(req: Request): Buffer {
