@@ -252,7 +252,11 @@ describe.each(inject('pgServers'))('hie institutions and hie upload on $name', (
       expect(
         (await upload(['--institution', 'county-peoples-hospital', '--feed', 'village-visits', csv])).code,
       ).toBe(0);
-      expect(received.at(-1)).toMatchObject({ path: '/ingest/csv/village-visits', contentType: 'text/csv' });
+      // A UTF-8 file says so: the gateway would otherwise read it in the institution's registered charset.
+      expect(received.at(-1)).toMatchObject({
+        path: '/ingest/csv/village-visits',
+        contentType: 'text/csv; charset=utf-8',
+      });
       await expect(upload(['--institution', 'county-peoples-hospital', csv])).rejects.toThrow('needs --feed');
     });
 
