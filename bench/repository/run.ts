@@ -33,6 +33,8 @@ const SIZE = FULL
       patients: 10_000,
       observations: 1_000_000,
       requests: 3000,
+      /** Observations added after the search phase so the store holds 10 M resources. */
+      growTo: 10_000_000,
     }
   : {
       levels: [2, 10],
@@ -40,6 +42,7 @@ const SIZE = FULL
       patients: 1_000,
       observations: 100_000,
       requests: 1000,
+      growTo: 500_000,
     };
 const SEARCH_CLIENTS = 2;
 const SEED_PROCESSES = 2;
@@ -202,8 +205,49 @@ try {
   await searchServer.stop();
   servers.splice(servers.indexOf(searchServer), 1);
 
+  // ── Growth: the ingest rate once the store is large, against the empty store ────────────────
+  const have = (await mainDb.query(`SELECT count(*)::int AS n FROM resource`)).rows[0].n as number;
+  const extra = Math.max(0, SIZE.growTo - have);
+  console.log(
+    `\n[${elapsed()}] growth: adding ${fmt(extra)} resources so the store holds ${fmt(SIZE.growTo)}`,
+  );
+  const grown = await seed(
+    mainUrl,
+    Math.max(1, Math.round(extra / 100)),
+    extra - Math.round(extra / 100),
+    SEED_PROCESSES,
+  );
+  console.log(
+    `  seeded ${fmt(grown.patients + grown.observations)} resources in ${grown.seconds} s = ${fmt(grown.resourcesPerSecond)} resources/s`,
+  );
+  await mainDb.query('VACUUM ANALYZE');
+  const first = ingest[0]!;
+  const growServer = await startServerProcess(mainUrl, first.clients);
+  servers.push(growServer);
+  const again = await ingestLevel(
+    growServer,
+    fixtures.patients,
+    first.clients,
+    SIZE.bundles(first.clients),
+    copy,
+  );
+  await growServer.stop();
+  servers.splice(servers.indexOf(growServer), 1);
+  const storeNow = (await mainDb.query(`SELECT count(*)::int AS n FROM resource`)).rows[0].n as number;
+  const growth = {
+    storeResources: storeNow,
+    clients: first.clients,
+    resourcesPerSecond: again.resourcesPerSecond,
+    emptyResourcesPerSecond: first.resourcesPerSecond,
+    ratio: round(again.resourcesPerSecond / first.resourcesPerSecond, 2),
+  };
+  console.log(
+    `  ${first.clients} clients on ${fmt(storeNow)} resources: ${fmt(again.resourcesPerSecond)} resources/s vs ${fmt(first.resourcesPerSecond)} on the empty store = ${growth.ratio}` +
+      (again.failedBundles ? `; ${again.failedBundles} bundles FAILED` : ''),
+  );
+
   // ── Goals ─────────────────────────────────────────────────────────────────────────────────
-  const goals = compareGoals(ingest, kinds, FULL);
+  const goals = compareGoals(ingest, kinds, FULL, growth);
   console.log(`\n[${elapsed()}] goals (figures, not assertions):`);
   printGoals(goals);
   const file = await writeResults('repository', {
@@ -225,6 +269,7 @@ try {
       serverPeakRssMiB: Math.round(searchRssKb / 1024),
       explain: plan,
     },
+    growth,
     goals,
     seconds: round((performance.now() - started) / 1000, 0),
   });
