@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../kernel/logger.ts';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
 import { createTokenVerifier } from '../auth/verify-token.ts';
 import { buildApp } from './build-app.ts';
+import { publishNamingSystems } from './publish-definitions.ts';
 import { tokenEndpoint } from '../auth/backend-services/token-endpoint.ts';
 import { PostgresInbox } from '../inbox/postgres-inbox.ts';
 import { ensureDemoKeys } from '../institutions/institution-keys.ts';
@@ -131,6 +132,8 @@ export async function main(env: Record<string, string | undefined> = process.env
       readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }],
     });
     const organizations = await projectOrganizations(registry, built.repo, config.canonicalBase);
+    const namingSystems = await publishNamingSystems(built.repo);
+    if (namingSystems.length > 0) logger.info({ written: namingSystems }, 'NamingSystems published');
     if (organizations.written.length > 0)
       logger.info({ written: organizations.written }, 'institutions projected to Organizations');
     const server = await listen(built.app, config.port);

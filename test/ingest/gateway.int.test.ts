@@ -2,6 +2,7 @@ import { Client } from 'fhir-kit-client';
 import { readFileSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { publishNamingSystems } from '../../src/app/publish-definitions.ts';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
 
 const BASE = 'https://county-hie.org/fhir';
@@ -351,6 +352,22 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
         system: 'http://hl7.org/fhir/sid/icd-10',
         code: 'I10',
       });
+    });
+
+    it('serves one NamingSystem per identifier system, written once', async () => {
+      const found: any = await fhir.search({
+        resourceType: 'NamingSystem',
+        searchParams: { value: 'urn:oid:2.16.156.10011.1.3' },
+      });
+      expect(found.entry).toHaveLength(1);
+      expect(found.entry[0].resource.id).toBe('national-resident-id');
+      const all: any = await fhir.search({
+        resourceType: 'NamingSystem',
+        searchParams: { _summary: 'count' },
+      });
+      expect(all.total).toBe(9);
+      // Publishing again changes nothing: no new versions on every restart.
+      expect(await publishNamingSystems(gw.repo)).toEqual([]);
     });
 
     it('labels sensitive records by the rule table before they are written', async () => {

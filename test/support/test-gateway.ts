@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../src/app/build-app.ts';
+import { publishNamingSystems } from '../../src/app/publish-definitions.ts';
 import { startWorkerParts, type WorkerParts } from '../../src/app/main-worker.ts';
 import { tokenEndpoint } from '../../src/auth/backend-services/token-endpoint.ts';
 import { adminClaims, institutionClaims, issueToken } from '../../src/auth/issue-token.ts';
@@ -111,6 +112,7 @@ export async function startTestGateway(
     const s = built.app.listen(port, '127.0.0.1', () => resolve(s));
   });
   await projectOrganizations(registry, built.repo, config.canonicalBase);
+  await publishNamingSystems(built.repo);
   const settled = async (id: string, timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
