@@ -3,43 +3,9 @@
  * ADT^A01 with a new MRN and visit each time, and ORU^R01 with one patient and six results.
  * Control ids carry a run tag, so every message of a run is new to the archive.
  */
+// The same name pools as the search benchmark's residents.
+import { FAMILY, GIVEN } from '../repository/seed-data.ts';
 
-const SURNAMES = [
-  '王',
-  '李',
-  '张',
-  '刘',
-  '陈',
-  '杨',
-  '黄',
-  '赵',
-  '吴',
-  '周',
-  '徐',
-  '孙',
-  '马',
-  '朱',
-  '胡',
-  '欧阳',
-];
-const GIVEN = [
-  '秀英',
-  '桂英',
-  '建国',
-  '伟',
-  '芳',
-  '娜',
-  '敏',
-  '静',
-  '丽',
-  '强',
-  '磊',
-  '军',
-  '洋',
-  '勇',
-  '艳',
-  '杰',
-];
 const STREETS = ['新华路', '人民路', '解放街', '城东路', '桥头镇中街', '东村'];
 const WARDS = ['3W', '4E', '5W', '6E'];
 
@@ -65,7 +31,7 @@ function msh(app: string, type: string, controlId: string, at: number): string {
 /** The PID of patient number `n` of this run (same text whenever the same patient is sent). */
 function pid(tag: string, n: number): { mrn: string; segment: string } {
   const mrn = `B${tag}${String(n).padStart(7, '0')}`;
-  const name = `${SURNAMES[n % SURNAMES.length]}^${GIVEN[(n >> 4) % GIVEN.length]}`;
+  const name = `${FAMILY[n % FAMILY.length]}^${GIVEN[(n >> 4) % GIVEN.length]}`;
   const year = 1930 + (n % 80);
   const dob = `${year}${String((n % 12) + 1).padStart(2, '0')}${String((n % 28) + 1).padStart(2, '0')}`;
   const sex = n % 2 === 0 ? 'F' : 'M';

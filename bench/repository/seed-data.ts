@@ -4,6 +4,8 @@
  * Observations with a LOINC code, a date within five years and a valueQuantity.
  */
 
+import { nationalIdCheckChar } from '../../src/identity/national-id.ts';
+
 export const RESIDENT_ID_SYSTEM = 'urn:oid:2.16.156.10011.1.3';
 
 /** A small fast seeded PRNG (mulberry32): the same seed gives the same data set. */
@@ -18,7 +20,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-const FAMILY = [
+export const FAMILY = [
   '王',
   '李',
   '张',
@@ -41,7 +43,7 @@ const FAMILY = [
   '高',
 ];
 // About one given name in eight holds 秀, so `name:contains=秀` matches a realistic share.
-const GIVEN = [
+export const GIVEN = [
   '秀英',
   '伟',
   '芳',
@@ -113,10 +115,8 @@ export function residentId(n: number): { value: string; birthDate: string; gende
   const ymd = birth.toISOString().slice(0, 10).replaceAll('-', '');
   const seq = n % 1000;
   const body = `332522${ymd}${String(seq).padStart(3, '0')}`;
-  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  const sum = [...body].reduce((s, d, i) => s + Number(d) * weights[i]!, 0);
   return {
-    value: body + '10X98765432'[sum % 11],
+    value: body + nationalIdCheckChar(body),
     birthDate: birth.toISOString().slice(0, 10),
     gender: seq % 2 ? 'male' : 'female',
   };

@@ -3,6 +3,7 @@ import express, { Router, type Request } from 'express';
 import type { Institution, InstitutionRegistry } from '../institutions/types.ts';
 import { stringifyFhirJson } from '../kernel/fhir-json.ts';
 import { badRequest, notFound } from '../kernel/outcomes.ts';
+import { sampleInstitution } from '../mapping/engine/sample-institution.ts';
 import type { CompiledMapping, LoadProblem } from '../mapping/engine/index.ts';
 import type { LiveMappings } from '../mapping/live/live-mappings.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
@@ -121,21 +122,6 @@ async function pickInstitution(
     if (found) return found;
   }
   return sampleInstitution(asked ?? m.institutions?.[0] ?? 'sample-institution', m);
-}
-
-function sampleInstitution(id: string, m: CompiledMapping): Institution {
-  return {
-    id,
-    name: { zh: '样例机构', en: 'Sample institution' },
-    tier: 'village-clinic',
-    facilityCodes: [],
-    formats: [`${m.format}:${m.feed}`],
-    timezone: '+08:00',
-    charset: 'UTF-8',
-    active: true,
-    publicKeys: [],
-    mllpAllowFrom: [],
-  };
 }
 
 /** Paths as the administrator edits them (`csv/village-visits.yaml`), not the server's layout. */

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFhirJson } from '../kernel/fhir-json.ts';
+import { canonicalFhirJson, parseFhirJson } from '../kernel/fhir-json.ts';
 import type { FhirRepository } from '../repository/store/fhir-repository.ts';
 
 const NAMING_SYSTEMS_DIR = path.join(
@@ -23,7 +23,7 @@ export async function publishNamingSystems(
     const resource = parseFhirJson(await readFile(path.join(dir, file), 'utf8')) as Record<string, any>;
     if (resource.resourceType !== 'NamingSystem' || typeof resource.id !== 'string') continue;
     const current = await repo.read('NamingSystem', resource.id).catch(() => undefined);
-    if (current?.json && sameContent(JSON.parse(current.json), resource)) continue;
+    if (current?.json && sameContent(parseFhirJson(current.json) as Record<string, any>, resource)) continue;
     await repo.update('NamingSystem', resource.id, resource);
     written.push(resource.id);
   }
@@ -33,17 +33,5 @@ export async function publishNamingSystems(
 function sameContent(stored: Record<string, any>, shipped: Record<string, any>): boolean {
   const { meta: _m, ...a } = stored;
   const { meta: _n, ...b } = shipped;
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.keys(v)
-        .sort()
-        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
-    );
-  }
-  return v;
+  return canonicalFhirJson(a) === canonicalFhirJson(b);
 }

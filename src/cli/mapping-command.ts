@@ -18,6 +18,7 @@ import {
   type LoadProblem,
 } from '../mapping/engine/index.ts';
 import { MappingError } from '../mapping/types.ts';
+import { sampleInstitution } from '../mapping/engine/sample-institution.ts';
 import { parseCsv } from '../parse/csv/parse-csv.ts';
 import { loadFhirModel } from '../repository/fhir-model.ts';
 import { labelBundle, loadSensitivityRules } from '../mapping/sensitivity/index.ts';
@@ -202,16 +203,5 @@ function pickInstitution(m: CompiledMapping, id: string | undefined): Institutio
       ? entries.find((e) => e.id === id)
       : entries.find((e) => e.formats.includes(`${m.format}:${m.feed}`));
   if (found) return found;
-  return {
-    id: id ?? m.institutions?.[0] ?? 'sample-institution',
-    name: { zh: '样例机构', en: 'Sample institution' },
-    tier: 'village-clinic',
-    facilityCodes: [],
-    formats: [`${m.format}:${m.feed}`],
-    timezone: '+08:00',
-    charset: 'UTF-8',
-    active: true,
-    publicKeys: [],
-    mllpAllowFrom: [],
-  };
+  return sampleInstitution(id ?? m.institutions?.[0] ?? 'sample-institution', m);
 }

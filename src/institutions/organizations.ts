@@ -1,4 +1,5 @@
 import type { Organization } from 'fhir/r4';
+import { canonicalFhirJson } from '../kernel/fhir-json.ts';
 import { OperationOutcomeError } from '../kernel/outcomes.ts';
 import type { FhirRepository } from '../repository/store/fhir-repository.ts';
 import { dependencyOrder } from './dependency-order.ts';
@@ -84,14 +85,5 @@ function withoutMeta(resource: Record<string, unknown>): Record<string, unknown>
 
 /** Deep equality regardless of key order (the store keeps its own order). */
 function sameContent(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return canonicalFhirJson(a) === canonicalFhirJson(b);
 }

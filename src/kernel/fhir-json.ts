@@ -48,6 +48,19 @@ function containsLossless(value: unknown): boolean {
   return false;
 }
 
+/**
+ * Keys sorted, no whitespace, exact number text: the same content always gives the same text,
+ * whatever the key order (the store keeps its own). For content hashes and equality checks.
+ */
+export function canonicalFhirJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalFhirJson).join(',')}]`;
+  if (value !== null && typeof value === 'object' && !isLosslessNumber(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalFhirJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return stringifyFhirJson(value);
+}
+
 /** A copy with every `LosslessNumber` turned into a plain number, for code that expects numbers. */
 export function toPlainNumbers<T>(value: T): T {
   if (isLosslessNumber(value)) return Number((value as LosslessNumber).value) as T;

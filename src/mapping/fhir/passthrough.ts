@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, Identifier } from 'fhir/r4';
 import { uuidv7 } from '../../kernel/ids.ts';
-import { stringifyFhirJson } from '../../kernel/fhir-json.ts';
+import { canonicalFhirJson } from '../../kernel/fhir-json.ts';
 import { MappingError, type MappedMessage, type MappingContext, type MappingProblem } from '../types.ts';
 import { stampProvenance } from './stamp.ts';
 
@@ -159,17 +159,7 @@ function unpack(input: Record<string, any>): Unpacked {
 function controlIdOf(input: Record<string, any>): string {
   const id = input.resourceType === 'Bundle' ? (input.identifier as Identifier | undefined) : undefined;
   if (id?.value) return id.system ? `${id.system}|${id.value}` : id.value;
-  return createHash('sha256').update(canonicalJson(input)).digest('hex');
-}
-
-/** Keys sorted, no whitespace: the same content always hashes the same. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object' && value.constructor === Object) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as any)[k])}`).join(',')}}`;
-  }
-  return stringifyFhirJson(value);
+  return createHash('sha256').update(canonicalFhirJson(input)).digest('hex');
 }
 
 /** The ordering key: Bundle.timestamp, else the resource's own lastUpdated; undefined = none. */
