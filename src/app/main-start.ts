@@ -13,6 +13,7 @@ import { tokenEndpoint } from '../auth/backend-services/token-endpoint.ts';
 import { PostgresInbox } from '../inbox/postgres-inbox.ts';
 import { ensureDemoKeys } from '../institutions/institution-keys.ts';
 import { projectOrganizations } from '../institutions/organizations.ts';
+import { projectPractitioners } from '../institutions/practitioner-resources.ts';
 import { PostgresInstitutionRegistry } from '../institutions/postgres-registry.ts';
 import { seedInstitutions } from '../institutions/seed.ts';
 import { startMllpListener } from '../ingest/mllp/index.ts';
@@ -132,6 +133,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }],
     });
     const organizations = await projectOrganizations(registry, built.repo, config.canonicalBase);
+    await projectPractitioners(registry, built.repo, config.canonicalBase);
     const namingSystems = await publishNamingSystems(built.repo);
     if (namingSystems.length > 0) logger.info({ written: namingSystems }, 'NamingSystems published');
     if (organizations.written.length > 0)

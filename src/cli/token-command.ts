@@ -9,6 +9,13 @@ import {
 } from '../auth/issue-token.ts';
 import { loadOrCreateSigningKey } from '../auth/signing-key.ts';
 import { readRuntimeStatus } from '../app/runtime-file.ts';
+import {
+  defaultClinician,
+  loadPractitioners,
+  practitionersOf,
+  PractitionerDirectoryError,
+  type DirectoryPractitioner,
+} from '../institutions/practitioners.ts';
 import { FHIR_ID, INSTITUTION_ID, parseCommandArgs, parseSeconds, requireMatch } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
 
@@ -35,20 +42,22 @@ const KINDS: Record<
   {
     options: (keyof Values)[];
     positional: number;
-    claims: (url: string, v: Values, pos: string[]) => Record<string, unknown>;
+    claims: (
+      url: string,
+      v: Values,
+      pos: string[],
+    ) => Record<string, unknown> | Promise<Record<string, unknown>>;
   }
 > = {
   admin: { options: [], positional: 0, claims: (url) => adminClaims(url) },
   clinician: {
     options: ['institution', 'practitioner'],
     positional: 0,
-    claims: (url, v) => {
+    claims: async (url, v) => {
       const institution = requireMatch(v.institution, INSTITUTION_ID, '--institution');
-      // Before the demo county exists there is no practitioner to name: a synthetic one per institution.
-      const practitioner =
-        v.practitioner === undefined
-          ? `demo-${institution}-doctor`
-          : requireMatch(v.practitioner, FHIR_ID, '--practitioner');
+      const named =
+        v.practitioner === undefined ? undefined : requireMatch(v.practitioner, FHIR_ID, '--practitioner');
+      const practitioner = clinicianPractitioner(await readDirectory(), institution, named);
       return clinicianClaims(url, institution, practitioner);
     },
   },
@@ -104,7 +113,7 @@ export async function tokenCommand(
       'the demo issuer is off, so `hie token` cannot sign tokens: set HIE_DEMO_ISSUER=on (its default, auto, is on only with the embedded database) and restart, or get tokens from your identity provider',
     );
   }
-  const claims = spec.claims(publicUrl, values, rest);
+  const claims = await spec.claims(publicUrl, values, rest);
   const key = await loadOrCreateSigningKey(dataDir);
   const token = await issueToken(key, claims, ttl);
   const payload = decodePayload(token);
@@ -141,6 +150,43 @@ async function issuerSettings(
       `note: ${config.dataDir}/runtime.json is left from a system that no longer runs (pid ${status.info.pid}); using the environment\n`,
     );
   return { publicUrl: config.publicUrl, demoIssuer: config.demoIssuer, dataDir: config.dataDir };
+}
+
+/**
+ * The practitioner a clinician token stands for. An institution with directory practitioners
+ * gets one of them (`--practitioner` must name one; without it, `defaultClinician`), so the
+ * token's `fhirUser` is a Practitioner the exchange holds. An institution with none (registered
+ * by operators, not in the shipped directory) keeps a synthetic id, or the one it names.
+ */
+export function clinicianPractitioner(
+  directory: readonly DirectoryPractitioner[],
+  institution: string,
+  named: string | undefined,
+): string {
+  const here = practitionersOf(directory, institution);
+  if (named !== undefined) {
+    if (here.some((p) => p.id === named)) return named;
+    const elsewhere = directory.find((p) => p.id === named);
+    if (elsewhere)
+      throw new CliError(`practitioner "${named}" works at ${elsewhere.institution}, not at ${institution}`);
+    if (here.length > 0)
+      throw new CliError(
+        `no practitioner "${named}" at ${institution} in the practitioner directory; its practitioners: ${here.map((p) => p.id).join(', ')}`,
+      );
+    return named;
+  }
+  return defaultClinician(directory, institution)?.id ?? `demo-${institution}-doctor`;
+}
+
+async function readDirectory(): Promise<DirectoryPractitioner[]> {
+  try {
+    return await loadPractitioners();
+  } catch (err) {
+    // The file ships with the code: a broken one is reported, not worked around.
+    if (err instanceof PractitionerDirectoryError)
+      throw new CliError(`the practitioner directory is invalid: ${err.problems.join('; ')}`);
+    throw err;
+  }
 }
 
 function decodePayload(token: string): Record<string, unknown> {

@@ -56,20 +56,33 @@ export async function projectOrganizations(
   const result = { written: [] as string[], unchanged: [] as string[] };
   for (const inst of dependencyOrder(await registry.list())) {
     const wanted = institutionOrganization(inst, canonicalBase);
-    const current = await readIfPresent(repo, inst.id);
-    if (current && sameContent(withoutMeta(current), wanted)) {
-      result.unchanged.push(inst.id);
-      continue;
-    }
-    await repo.update('Organization', inst.id, wanted as unknown as Record<string, unknown>);
-    result.written.push(inst.id);
+    const written = await writeIfChanged(repo, wanted as unknown as ProjectedResource);
+    result[written ? 'written' : 'unchanged'].push(inst.id);
   }
   return result;
 }
 
-async function readIfPresent(repo: FhirRepository, id: string): Promise<Record<string, unknown> | undefined> {
+/** A resource the exchange projects from its own files, under a fixed id. */
+export type ProjectedResource = Record<string, unknown> & { resourceType: string; id: string };
+
+/**
+ * Writes `resource` under its id (update-as-create) unless the stored current version already
+ * has the same content, so projecting the same files again adds no versions. True when written.
+ */
+export async function writeIfChanged(repo: FhirRepository, resource: ProjectedResource): Promise<boolean> {
+  const current = await readIfPresent(repo, resource.resourceType, resource.id);
+  if (current && sameContent(withoutMeta(current), resource)) return false;
+  await repo.update(resource.resourceType, resource.id, resource);
+  return true;
+}
+
+async function readIfPresent(
+  repo: FhirRepository,
+  type: string,
+  id: string,
+): Promise<Record<string, unknown> | undefined> {
   try {
-    const stored = await repo.read('Organization', id);
+    const stored = await repo.read(type, id);
     return stored.json === null ? undefined : (JSON.parse(stored.json) as Record<string, unknown>);
   } catch (err) {
     // 404 never written, 410 deleted by someone: both mean "write it".

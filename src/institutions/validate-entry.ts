@@ -85,7 +85,9 @@ export function checkEntry(
     if (!FACILITY_CODE.test(c)) bad(`facilityCodes[${i}]`, `${show(c)} is not an MSH-4 value`);
   });
   const formats = stringList(v.formats, 'formats', bad);
-  if (formats?.length === 0) bad('formats', 'must name at least one format');
+  // An empty list is allowed: a member that exchanges no records (a disinfection supply centre)
+  // is still part of the community, and a new member is registered before its feeds are set up.
+  // With no formats it can submit nothing.
   formats?.forEach((f, i) => {
     if (!FORMAT.test(f))
       bad(`formats[${i}]`, `${show(f)} is not one of hl7v2-mllp, hl7v2-http, csv:{feed}, json:{feed}, fhir`);

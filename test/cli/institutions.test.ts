@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { createTokenVerifier } from '../../src/auth/verify-token.ts';
 import { institutionsCommand } from '../../src/cli/institutions-command.ts';
 import { uploadCommand } from '../../src/cli/upload-command.ts';
 import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
+import { DEFAULT_REGISTRY_FILE } from '../../src/institutions/seed.ts';
 import { silentLogger } from '../../src/kernel/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
@@ -61,7 +63,11 @@ describe.each(inject('pgServers'))('hie institutions and hie upload on $name', (
     const { code, stdout } = await run(['--json']);
     expect(code).toBe(0);
     const list = JSON.parse(stdout) as Record<string, any>[];
-    expect(list.map((e) => e.id)).toEqual([
+    // The shipped registry, in file order.
+    expect(list.map((e) => e.id)).toEqual(
+      (JSON.parse(readFileSync(DEFAULT_REGISTRY_FILE, 'utf8')) as { id: string }[]).map((e) => e.id),
+    );
+    expect(list.map((e) => e.id).slice(0, 5)).toEqual([
       'county-peoples-hospital',
       'county-shared-lab',
       'qiaotou-township-health-centre',
@@ -84,7 +90,7 @@ describe.each(inject('pgServers'))('hie institutions and hie upload on $name', (
       tier: 'village-clinic',
       partOf: 'qiaotou-township-health-centre',
       facilityCodes: ['DCVC'],
-      formats: ['csv:village-visits'],
+      formats: ['csv:village-visits', 'csv:village-referrals'],
       timezone: '+08:00',
       charset: 'GB18030',
     });

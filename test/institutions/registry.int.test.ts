@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { stat, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,17 +11,14 @@ import {
 } from '../../src/institutions/institution-keys.ts';
 import { addInstitutions, disableInstitution, enableInstitution } from '../../src/institutions/manage.ts';
 import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
-import { seedInstitutions } from '../../src/institutions/seed.ts';
+import { DEFAULT_REGISTRY_FILE, seedInstitutions } from '../../src/institutions/seed.ts';
 import { InstitutionValidationError } from '../../src/institutions/validate-entry.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
-const SEED_IDS = [
-  'county-peoples-hospital',
-  'county-shared-lab',
-  'qiaotou-township-health-centre',
-  'dongcun-village-clinic',
-  'chengguan-community-health-centre',
-];
+/** The shipped registry's ids, in file order (parents come before their children there). */
+const SEED_IDS = (JSON.parse(readFileSync(DEFAULT_REGISTRY_FILE, 'utf8')) as { id: string }[]).map(
+  (e) => e.id,
+);
 
 describe.each(inject('pgServers'))('institution registry on $name', (server) => {
   let t: TestDatabase;
@@ -50,7 +48,7 @@ describe.each(inject('pgServers'))('institution registry on $name', (server) => 
       name: { zh: '县人民医院', en: "County People's Hospital" },
       tier: 'county-hospital',
       facilityCodes: ['CPH', 'CPH-LIS'],
-      formats: ['hl7v2-mllp', 'hl7v2-http'],
+      formats: ['hl7v2-mllp', 'hl7v2-http', 'fhir'],
       timezone: '+08:00',
       charset: 'UTF-8',
       active: true,
@@ -198,12 +196,9 @@ describe.each(inject('pgServers'))('institution registry on $name', (server) => 
       await t.db.query(`UPDATE institution SET public_keys = '[]' WHERE id = 'county-shared-lab'`);
       await disableInstitution(t.db, 'chengguan-community-health-centre');
       const given = await ensureDemoKeys(t.db, leftover);
-      expect(given).toEqual([
-        'county-peoples-hospital',
-        'county-shared-lab',
-        'dongcun-village-clinic',
-        'beimen-village-clinic',
-      ]);
+      // Every seeded one but the one with a key (qiaotou, rotated above) and the disabled one.
+      const keyed = ['qiaotou-township-health-centre', 'chengguan-community-health-centre'];
+      expect(given).toEqual([...SEED_IDS.filter((id) => !keyed.includes(id)), 'beimen-village-clinic']);
       registry.invalidate();
       expect((await registry.get('county-shared-lab'))?.publicKeys.map((k) => k.kid)).toEqual([made.kid]);
       // Second run: everybody has keys now.

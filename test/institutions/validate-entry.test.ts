@@ -28,6 +28,11 @@ function problems(values: unknown[], existing: InstitutionEntry[] = []): string[
 }
 
 describe('institution entry validation', () => {
+  it('accepts a member that exchanges no records (no formats)', () => {
+    const [entry] = validateEntries([good({ id: 'supply-centre', tier: 'shared-centre', formats: [] })], []);
+    expect(entry!.formats).toEqual([]);
+  });
+
   it('accepts the shipped seed file, parents before children', () => {
     const seed = JSON.parse(readFileSync(DEFAULT_REGISTRY_FILE, 'utf8')) as unknown[];
     const entries = validateEntries(seed);
@@ -59,7 +64,6 @@ describe('institution entry validation', () => {
     [{ tier: 'hospital' }, '[0].tier: must be one of'],
     [{ formats: ['hl7v2-tcp'] }, '[0].formats[0]: "hl7v2-tcp" is not one of'],
     [{ formats: ['csv:'] }, '[0].formats[0]'],
-    [{ formats: [] }, '[0].formats: must name at least one format'],
     [{ timezone: '+8:00' }, '[0].timezone: must be an offset'],
     [{ timezone: '+15:00' }, '[0].timezone'],
     [{ charset: 'KLINGON-8' }, '[0].charset: must be a character set'],

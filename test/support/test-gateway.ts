@@ -18,6 +18,7 @@ import { DEFAULT_MAPPINGS_DIR } from '../../src/mapping/engine/index.ts';
 import { createLiveMappings } from '../../src/mapping/live/index.ts';
 import { loadSensitivityRules } from '../../src/mapping/sensitivity/index.ts';
 import { projectOrganizations } from '../../src/institutions/organizations.ts';
+import { projectPractitioners } from '../../src/institutions/practitioner-resources.ts';
 import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
 import { seedInstitutions } from '../../src/institutions/seed.ts';
 import { silentLogger } from '../../src/kernel/logger.ts';
@@ -112,6 +113,7 @@ export async function startTestGateway(
     const s = built.app.listen(port, '127.0.0.1', () => resolve(s));
   });
   await projectOrganizations(registry, built.repo, config.canonicalBase);
+  await projectPractitioners(registry, built.repo, config.canonicalBase);
   await publishNamingSystems(built.repo);
   const settled = async (id: string, timeoutMs = 30_000) => {
     const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Bundle, CareTeam, EpisodeOfCare, Patient, Practitioner } from 'fhir/r4';
+import type { Bundle, CareTeam, EpisodeOfCare, Patient } from 'fhir/r4';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringifyFhirJson } from '../../../src/kernel/fhir-json.ts';
 import {
@@ -18,6 +18,8 @@ const MRN = `${BASE}/sid/mrn/qiaotou-township-health-centre`;
 const SRC = `${BASE}/sid/source-id/qiaotou-township-health-centre`;
 const ORG = 'Organization/qiaotou-township-health-centre';
 const EPISODE_TYPE = `${BASE}/CodeSystem/episode-type`;
+/** The directory's Practitioner with this staff number, as a conditional reference (version 2). */
+const DOCTOR = (staffNo: string) => `Practitioner?identifier=${SRC}|doctor-${staffNo}`;
 
 let mapping: CompiledMapping;
 beforeAll(async () => {
@@ -37,7 +39,6 @@ const only = <T>(b: Bundle, type: string): Entry<T> => {
 };
 const parts = (msg: MappedMessage) => ({
   patient: only<Patient>(msg.bundle, 'Patient'),
-  doctor: only<Practitioner>(msg.bundle, 'Practitioner'),
   episode: only<EpisodeOfCare>(msg.bundle, 'EpisodeOfCare'),
   team: only<CareTeam>(msg.bundle, 'CareTeam'),
 });
@@ -65,7 +66,7 @@ describe('family-doctor-contracts (CSV)', () => {
         feed: 'family-doctor-contracts',
       })?.id,
     ).toBe('family-doctor-contracts');
-    expect(mapping.version).toBe('1');
+    expect(mapping.version).toBe('2');
   });
 
   it('maps every sample row; every resource passes the structural validator', () => {
@@ -74,9 +75,9 @@ describe('family-doctor-contracts (CSV)', () => {
     for (const row of all) {
       const msg = mapping.map(row, CTX);
       expect(structuralErrors(msg.bundle), `line ${row.line}`).toEqual([]);
+      // No Practitioner of its own: the doctor is the directory's (registry/practitioners.json).
       expect(msg.bundle.entry?.map((e) => e.resource?.resourceType)).toEqual([
         'Patient',
-        'Practitioner',
         'EpisodeOfCare',
         'CareTeam',
       ]);
@@ -90,7 +91,7 @@ describe('family-doctor-contracts (CSV)', () => {
     expect(msg.controlId).toBe('QT2026000118');
     expect(msg.eventTime).toBe('2026-01-15');
     expect(msg.issues).toEqual([]);
-    const { patient, doctor, episode, team } = parts(msg);
+    const { patient, episode, team } = parts(msg);
 
     // Patient: the institution's MRN from 居民编号, a verified national ID, the full name only.
     expect(patient.request.url).toBe(`Patient?identifier=${encodeURIComponent(MRN)}|JM0012031`);
@@ -114,11 +115,6 @@ describe('family-doctor-contracts (CSV)', () => {
     expect(patient.resource.telecom).toEqual([{ system: 'phone', value: '13857201234' }]);
     expect(patient.resource.managingOrganization).toEqual({ reference: ORG });
 
-    // Practitioner keyed by the doctor's staff number within the institution.
-    expect(doctor.request.url).toBe(`Practitioner?identifier=${encodeURIComponent(SRC)}|doctor-D017`);
-    expect(doctor.resource.identifier).toEqual([{ use: 'usual', system: SRC, value: 'doctor-D017' }]);
-    expect(doctor.resource.name).toEqual([{ text: '王建国' }]);
-
     // EpisodeOfCare as CONTRACTS.md "Access, consent, audit" shapes the contract.
     expect(episode.request.url).toBe(
       `EpisodeOfCare?identifier=${encodeURIComponent(SRC)}|contract-QT2026000118`,
@@ -133,7 +129,8 @@ describe('family-doctor-contracts (CSV)', () => {
     expect(episode.resource.type?.[1]).toEqual({ text: '基础包+高血压管理包' });
     expect(episode.resource.patient).toEqual({ reference: patient.fullUrl });
     expect(episode.resource.managingOrganization).toEqual({ reference: ORG });
-    expect(episode.resource.careManager).toEqual({ reference: doctor.fullUrl, display: '王建国' });
+    // The doctor by the staff number (工号) within the institution, resolved by the repository.
+    expect(episode.resource.careManager).toEqual({ reference: DOCTOR('D017'), display: '王建国' });
     expect(episode.resource.period).toEqual({ start: '2026-01-15', end: '2027-01-14' });
     expect(episode.resource.team).toEqual([{ reference: team.fullUrl }]);
 
@@ -146,7 +143,7 @@ describe('family-doctor-contracts (CSV)', () => {
     expect(team.resource.participant).toEqual([
       {
         role: [{ text: '家庭医生' }],
-        member: { reference: doctor.fullUrl, display: '王建国' },
+        member: { reference: DOCTOR('D017'), display: '王建国' },
         onBehalfOf: { reference: ORG },
       },
     ]);
@@ -155,12 +152,12 @@ describe('family-doctor-contracts (CSV)', () => {
 
     // Every fullUrl is a urn:uuid, distinct, and every reference inside the Bundle resolves.
     const urls = (msg.bundle.entry ?? []).map((e) => e.fullUrl!);
-    expect(new Set(urls).size).toBe(4);
+    expect(new Set(urls).size).toBe(3);
     for (const u of urls) expect(u).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
     const refs = [...stringifyFhirJson(msg.bundle).matchAll(/"reference":"(urn:uuid:[^"]+)"/g)].map(
       (m) => m[1],
     );
-    expect(refs.length).toBe(5); // episode: patient, careManager, team; team: subject, member
+    expect(refs.length).toBe(3); // episode: patient, team; team: subject
     for (const r of refs) expect(urls).toContain(r);
 
     for (const e of msg.bundle.entry ?? []) {
@@ -168,20 +165,20 @@ describe('family-doctor-contracts (CSV)', () => {
         `${BASE}/institution/qiaotou-township-health-centre#arch-fd-0001`,
       );
       expect(e.resource?.meta?.tag).toEqual([
-        { system: `${BASE}/CodeSystem/mapping`, code: 'family-doctor-contracts@1' },
+        { system: `${BASE}/CodeSystem/mapping`, code: 'family-doctor-contracts@2' },
       ]);
     }
   });
 
   it('an ended contract (已解约): finished, its period ends on 解约日期, its team inactive; a bad national ID is kept unverified', () => {
     const msg = mapping.map(rows()[1]!, CTX);
-    const { patient, doctor, episode, team } = parts(msg);
+    const { patient, episode, team } = parts(msg);
     expect(episode.resource.status).toBe('finished');
     expect(episode.resource.period).toEqual({ start: '2025-03-01', end: '2025-09-30' });
     expect(team.resource.status).toBe('inactive');
     expect(team.resource.period).toEqual({ start: '2025-03-01', end: '2025-09-30' });
-    // The same doctor as line 2: the same conditional key, so one Practitioner in the store.
-    expect(doctor.request.url).toBe(`Practitioner?identifier=${encodeURIComponent(SRC)}|doctor-D017`);
+    // The same doctor as line 2: the same Practitioner.
+    expect(episode.resource.careManager?.reference).toBe(DOCTOR('D017'));
     expect(patient.resource.birthDate).toBe('1952-08-11');
     expect(patient.resource.telecom).toEqual([{ system: 'phone', value: '0572-6123456' }]);
     expect(patient.resource.identifier?.[1]).toEqual({
@@ -212,8 +209,9 @@ describe('family-doctor-contracts (CSV)', () => {
     expect(c.patient.resource.identifier).toHaveLength(1); // the MRN only
     expect(c.patient.resource.birthDate).toBe('1973-09-17');
     expect(c.episode.resource.period).toEqual({ start: '2026-02-03', end: '2027-02-02' });
-    // Two contracts of one team and doctor: one Practitioner key, one CareTeam per contract.
-    expect(c.doctor.request.url).toBe(p.doctor.request.url);
+    // Two contracts of one team and doctor: one Practitioner, one CareTeam per contract.
+    expect(c.episode.resource.careManager?.reference).toBe(DOCTOR('D022'));
+    expect(p.episode.resource.careManager?.reference).toBe(DOCTOR('D022'));
     expect(c.team.request.url).not.toBe(p.team.request.url);
 
     const x = parts(mapping.map(expired!, CTX));
