@@ -5,6 +5,9 @@ import { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLogger, type Logger } from '../kernel/logger.ts';
 import { loadOrCreateSigningKey, type SigningKey } from '../auth/signing-key.ts';
+import { fhirPatientRepository } from '../identity/fhir-patients.ts';
+import { createIdentityLinker } from '../identity/linker.ts';
+import { loadMatchRules } from '../identity/match/rules.ts';
 import { PostgresInbox } from '../inbox/postgres-inbox.ts';
 import { createIngestQueue, DEFAULT_ATTEMPTS, type ReconcilableQueue } from '../queue/ingest-queue.ts';
 import { startIngestWorker } from '../queue/ingest-worker.ts';
@@ -55,10 +58,19 @@ export function startWorkerParts(o: WorkerPartsOptions): WorkerParts {
     ...(o.prefix ? { prefix: o.prefix } : {}),
     ...(o.backoffMs ? { backoffMs: o.backoffMs } : {}),
   });
+  const token = o.token ?? workerTokenSource(required(o.signingKey), o.config.publicUrl);
+  const identity = createIdentityLinker({
+    db: o.db,
+    rules: loadMatchRules(),
+    canonicalBase: o.config.canonicalBase,
+    repository: fhirPatientRepository({ fhirBaseUrl: o.config.fhirBaseUrl, token }),
+    logger: o.logger,
+  });
   const writer = createRepositoryWriter({
     fhirBaseUrl: o.config.fhirBaseUrl,
     canonicalBase: o.config.canonicalBase,
-    token: o.token ?? workerTokenSource(required(o.signingKey), o.config.publicUrl),
+    token,
+    identity,
   });
   const worker = startIngestWorker({
     redisUrl: o.redisUrl,

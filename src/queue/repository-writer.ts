@@ -1,9 +1,10 @@
-import type { Bundle, BundleEntry } from 'fhir/r4';
+import type { Bundle, BundleEntry, Patient } from 'fhir/r4';
 import { Client } from 'fhir-kit-client';
 import type { SigningKey } from '../auth/signing-key.ts';
 import { issueToken, workerClaims } from '../auth/issue-token.ts';
 import { issue, outcome } from '../kernel/outcomes.ts';
 import { stringifyFhirJson } from '../kernel/fhir-json.ts';
+import type { IdentityLinker, WrittenPatient } from '../identity/linker.ts';
 import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
 import { batchedLookup } from './batched-lookup.ts';
 import { WriteError, classifyRequestError, isPreconditionFailed } from './write-errors.ts';
@@ -47,6 +48,8 @@ export interface RepositoryWriterOptions {
   /** Re-reads after a 412 (or a create that lost a race) before the job is retried by BullMQ. */
   maxConflictRetries?: number;
   requestTimeoutMs?: number;
+  /** The identity stage: resolves each written Patient to its person (absent: no linking). */
+  identity?: IdentityLinker;
 }
 
 /** fhir-kit-client against `HIE_FHIR_BASE_URL`: read the current matches, then one transaction. */
@@ -81,13 +84,48 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
         .filter((e) => e.resource?.resourceType === type && (e.search?.mode ?? 'match') === 'match')
         .map((e) => {
           const r = e.resource!;
+          const refer =
+            r.resourceType === 'Patient' ? ((r as Patient).link ?? []).filter((l) => l.type === 'refer') : [];
           return {
             id: r.id!,
             ...(r.meta?.versionId ? { versionId: r.meta.versionId } : {}),
             ...(eventTimeOf(r, extUrl) ? { eventTime: eventTimeOf(r, extUrl)! } : {}),
+            ...(refer.length > 0 ? { referLinks: refer } : {}),
           };
         }),
   );
+
+  /** Hands the Patients the transaction wrote to identity (a failure there retries the job). */
+  const linkPatients = async (message: InboundMessage, sent: Bundle, written: WrittenRef[]) => {
+    const patients: WrittenPatient[] = [];
+    (sent.entry ?? []).forEach((entry, i) => {
+      const ref = written[i];
+      if (entry.resource?.resourceType !== 'Patient' || !ref || !/^20[01]/.test(ref.status)) return;
+      patients.push({
+        ref: ref.reference,
+        ...(ref.versionId ? { versionId: ref.versionId } : {}),
+        patient: entry.resource as Patient,
+        institution: message.institution,
+      });
+    });
+    if (patients.length === 0) return;
+    try {
+      await opts.identity!.linkWritten(patients);
+    } catch (err) {
+      throw new WriteError(
+        'transient',
+        'HIE-IDENTITY',
+        undefined,
+        outcome(
+          issue({
+            code: 'transient',
+            diagnostics: `Linking the patient to its person failed: ${(err as Error).message}`,
+            hieCode: 'HIE-IDENTITY',
+          }),
+        ),
+      );
+    }
+  };
 
   return {
     async write(message) {
@@ -118,7 +156,10 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
           // A conditional create that found the resource (200): another message created it after our
           // read, and this one's content was not applied. Writing again applies the ordering rule.
           const lostRace = [...plan.creates].some((i) => written[i]?.status.startsWith('200'));
-          if (!lostRace || attempt >= maxRetries) return [...written, ...plan.skipped];
+          if (!lostRace || attempt >= maxRetries) {
+            if (opts.identity) await linkPatients(message, plan.bundle, written);
+            return [...written, ...plan.skipped];
+          }
         } catch (err) {
           if (isPreconditionFailed(err) && attempt < maxRetries) continue;
           throw classifyRequestError(err);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Provenance } from 'fhir/r4';
+import type { Bundle, BundleEntry, Patient, PatientLink, Provenance } from 'fhir/r4';
 import { outcome, issue } from '../kernel/outcomes.ts';
 import { parseFhirJson, stringifyFhirJson } from '../kernel/fhir-json.ts';
 import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
@@ -10,6 +10,8 @@ export interface CurrentMatch {
   id: string;
   versionId?: string;
   eventTime?: string;
+  /** A stored Patient's `refer` links: identity's links to the person, kept across re-writes. */
+  referLinks?: PatientLink[];
 }
 
 /** Finds what `Type?query` matches in the repository right now. */
@@ -100,6 +102,12 @@ export async function planWrite(
         ...(current.versionId ? { ifMatch: `W/"${current.versionId}"` } : {}),
       };
       if (entry.resource) entry.resource.id = current.id;
+      if (entry.resource?.resourceType === 'Patient' && current.referLinks?.length) {
+        // The mapping knows nothing of persons: without this, every message about a patient would
+        // drop its link to the golden record and identity would write it back (a version each time).
+        const patient = entry.resource as Patient;
+        patient.link = [...(patient.link ?? []).filter((l) => l.type !== 'refer'), ...current.referLinks];
+      }
     }),
   );
 

@@ -1,0 +1,44 @@
+import type { Patient } from 'fhir/r4';
+import { Client } from 'fhir-kit-client';
+import { stringifyFhirJson } from '../kernel/fhir-json.ts';
+import type { PatientRepository } from './linker.ts';
+
+/**
+ * Identity's access to Patients over FHIR REST (fhir-kit-client), so that it works against any
+ * FHIR server the worker writes to. `token(fresh)` gives a bearer token; a 401 gets one more try
+ * with a fresh one. Errors carry the HTTP `status` (412 for a stale If-Match).
+ */
+export function fhirPatientRepository(opts: {
+  fhirBaseUrl: string;
+  token: (fresh?: boolean) => Promise<string>;
+  timeoutMs?: number;
+}): PatientRepository {
+  const client = new Client({ baseUrl: opts.fhirBaseUrl });
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const call = async <T>(fn: (headers: Record<string, string>, signal: AbortSignal) => Promise<T>) => {
+    for (let fresh = false; ; fresh = true) {
+      const headers = { authorization: `Bearer ${await opts.token(fresh)}` };
+      try {
+        return await fn(headers, AbortSignal.timeout(timeoutMs));
+      } catch (err) {
+        const status = (err as { response?: { status?: number } })?.response?.status;
+        if (!fresh && status === 401) continue;
+        throw Object.assign(new Error(`FHIR request failed${status ? ` (HTTP ${status})` : ''}`), { status });
+      }
+    }
+  };
+  return {
+    read: (id) =>
+      call((headers, signal) =>
+        client.httpClient.get(`Patient/${encodeURIComponent(id)}`, { headers, signal }),
+      ) as Promise<Patient>,
+    update: async (patient, ifMatch) => {
+      await call((headers, signal) =>
+        client.httpClient.put(`Patient/${encodeURIComponent(patient.id!)}`, stringifyFhirJson(patient), {
+          headers: { ...headers, ...(ifMatch ? { 'if-match': `W/"${ifMatch}"` } : {}) },
+          signal,
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import type { Patient, PatientLink } from 'fhir/r4';
+import type { Database, Queryable } from '../db/database.ts';
+import { uuidv7 } from '../kernel/ids.ts';
+import type { Logger } from '../kernel/logger.ts';
+import { demographicsOf, goldenPatient, RECORD_KIND } from './golden/golden-patient.ts';
+import { blockingKeys } from './match/blocking.ts';
+import { matchRecordOf, type MatchRecord } from './match/record.ts';
+import { resolvePerson, type Resolution } from './match/resolve-person.ts';
+import type { MatchRules } from './match/rules.ts';
+import {
+  candidatesByKeys,
+  ensurePerson,
+  getRecord,
+  goldenHash,
+  institutionTier,
+  lockNames,
+  openReview,
+  recordsOfPerson,
+  rejectedWith,
+  saveDecision,
+  saveRecord,
+  setGoldenHash,
+  type IdentityRecordRow,
+} from './store/identity-store.ts';
+
+/** A source Patient the pipeline has just written. */
+export interface WrittenPatient {
+  /** `Patient/{id}` */
+  ref: string;
+  versionId?: string;
+  /** The content as written (the mapped resource). */
+  patient: Patient;
+  institution: string;
+  tier?: string;
+}
+
+/** How identity reaches the repository: over FHIR REST, like the rest of the pipeline. */
+export interface PatientRepository {
+  read(id: string): Promise<Patient>;
+  /** PUT Patient/{id}; with `ifMatch`, a stale version fails with an error whose `status` is 412. */
+  update(patient: Patient, ifMatch?: string): Promise<void>;
+}
+
+export interface LinkOutcome {
+  ref: string;
+  personId: string;
+  outcome: 'link' | 'review' | 'new' | 'unchanged';
+}
+
+export interface IdentityLinker {
+  /** Resolves each written Patient to its person and keeps the golden records and links current. */
+  linkWritten(written: readonly WrittenPatient[]): Promise<LinkOutcome[]>;
+}
+
+export interface IdentityLinkerOptions {
+  db: Database;
+  rules: MatchRules;
+  canonicalBase: string;
+  repository: PatientRepository;
+  logger?: Logger;
+}
+
+const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+/** True for the golden record itself: identity never matches persons against persons. */
+export function isGolden(p: Patient, base: string): boolean {
+  return (p.meta?.tag ?? []).some((t) => t.system === RECORD_KIND(base) && t.code === 'golden');
+}
+
+/**
+ * The identity stage (`resolve(patient) → person`). The worker calls it with the Patients of each
+ * message it wrote. Matching and the choice of person happen in one PostgreSQL transaction under
+ * advisory locks on the record's blocking keys, so two workers never both create a person for one
+ * resident; the golden record is rewritten under a lock on the person; the source Patient then
+ * gets its `refer` link (the worker keeps that link on later writes of the same record).
+ */
+export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinker {
+  const { db, rules, repository } = opts;
+  const base = opts.canonicalBase;
+
+  const tiers = new Map<string, Promise<string | undefined>>();
+  const tierOf = (institution: string) => {
+    let hit = tiers.get(institution);
+    if (!hit) {
+      hit = institutionTier(db, institution);
+      tiers.set(institution, hit);
+      hit.catch(() => tiers.delete(institution));
+    }
+    return hit;
+  };
+
+  async function linkOne(w: WrittenPatient): Promise<LinkOutcome> {
+    const tier = w.tier ?? (await tierOf(w.institution));
+    const id = w.ref.slice('Patient/'.length);
+    const record = matchRecordOf({ ...w.patient, id }, { base, institution: w.institution });
+    const demographics = demographicsOf(w.patient);
+    const matchHash = hashOf({ record, demographics });
+    const keys = blockingKeys(record, rules);
+
+    const settled = await db.transaction(async (c) => {
+      await lockNames(c, [`record:${w.ref}`, ...keys]);
+      const existing = await getRecord(c, w.ref);
+      if (existing && existing.matchHash === matchHash && existing.active) {
+        return { personId: existing.personId, outcome: 'unchanged' as const, affected: [] as string[] };
+      }
+      const row = (personId: string, state: IdentityRecordRow['state']): IdentityRecordRow => ({
+        patientRef: w.ref,
+        institution: w.institution,
+        tier: tier ?? null,
+        personId,
+        state,
+        match: record,
+        matchHash,
+        demographics,
+        sourceUpdated: new Date().toISOString(),
+        active: true,
+      });
+      if (existing?.state === 'manual') {
+        // A person linked it by hand: new demographics update the record, not the decision.
+        await saveRecord(c, row(existing.personId, 'manual'), keys);
+        return { personId: existing.personId, outcome: 'unchanged' as const, affected: [existing.personId] };
+      }
+
+      const rows = await candidatesByKeys(c, keys, w.ref);
+      const rejected = await rejectedWith(
+        c,
+        w.ref,
+        rows.map((r) => r.patientRef),
+      );
+      const resolution = resolvePerson(
+        record,
+        rows.map((r) => ({ record: r.match, personId: r.personId })),
+        rules,
+        (_a, b) => rejected.has(b),
+      );
+      const chosen = await choosePerson(c, record, existing, resolution);
+      await ensurePerson(c, chosen.personId);
+      await saveRecord(c, row(chosen.personId, chosen.state), keys);
+      await saveDecision(
+        c,
+        {
+          id: uuidv7(),
+          patientRef: w.ref,
+          ...(resolution.candidateRef ? { candidateRef: resolution.candidateRef } : {}),
+          personId: chosen.personId,
+          rulesVersion: rules.version,
+        },
+        resolution.decision
+          ? {
+              ...resolution.decision,
+              outcome: resolution.outcome,
+              ...(resolution.note ? { note: resolution.note } : {}),
+            }
+          : { outcome: 'new', grade: 'certainly-not', score: 0, rule: 'probabilistic', fields: {} },
+      );
+      if (chosen.state === 'provisional' && resolution.candidateRef && resolution.decision) {
+        await openReview(
+          c,
+          { id: uuidv7(), leftRef: w.ref, rightRef: resolution.candidateRef },
+          resolution.decision,
+        );
+      }
+      const affected = [
+        chosen.personId,
+        ...(existing && existing.personId !== chosen.personId ? [existing.personId] : []),
+      ];
+      return { personId: chosen.personId, outcome: resolution.outcome, affected };
+    });
+
+    for (const personId of settled.affected) await writeGolden(personId);
+    await ensureReferLink(id, settled.personId, w.patient);
+    return { ref: w.ref, personId: settled.personId, outcome: settled.outcome };
+  }
+
+  /**
+   * The person for a record. A record seen before keeps its person unless it was alone there (then
+   * it is matched like a new one) or its person now holds a different verified national ID (then
+   * it leaves): persons do not flap with every demographic edit.
+   */
+  async function choosePerson(
+    c: Queryable,
+    record: MatchRecord,
+    existing: IdentityRecordRow | undefined,
+    resolution: Resolution,
+  ): Promise<{ personId: string; state: IdentityRecordRow['state'] }> {
+    if (existing) {
+      const others = (await recordsOfPerson(c, existing.personId)).filter(
+        (r) => r.patientRef !== existing.patientRef,
+      );
+      if (others.length === 0) {
+        // Alone in its person: matched like a new record, but keeps its person id when nothing fits.
+        if (resolution.outcome === 'link' && resolution.personId) {
+          return { personId: resolution.personId, state: 'linked' };
+        }
+        return {
+          personId: existing.personId,
+          state: resolution.outcome === 'review' ? 'provisional' : 'linked',
+        };
+      }
+      const conflict = others.some(
+        (o) =>
+          o.match.nationalId && record.nationalId && o.match.nationalId.value !== record.nationalId.value,
+      );
+      if (!conflict) return { personId: existing.personId, state: existing.state };
+      // Its person now holds a different verified ID: it leaves, and is matched anew below.
+    }
+    if (resolution.outcome === 'link' && resolution.personId) {
+      return { personId: resolution.personId, state: 'linked' };
+    }
+    return { personId: uuidv7(), state: resolution.outcome === 'review' ? 'provisional' : 'linked' };
+  }
+
+  /** Rewrites the person's golden Patient when what it would hold changed. */
+  async function writeGolden(personId: string): Promise<void> {
+    await db.transaction(async (c) => {
+      await lockNames(c, [`person:${personId}`]);
+      const records = await recordsOfPerson(c, personId);
+      const golden = goldenPatient(
+        personId,
+        records.map((r) => ({
+          ref: r.patientRef,
+          ...(r.tier ? { tier: r.tier } : {}),
+          updated: r.sourceUpdated,
+          demographics: r.demographics,
+        })),
+        rules.tierTrust,
+        base,
+      );
+      if (records.length === 0) golden.active = false;
+      const hash = hashOf(golden);
+      if ((await goldenHash(c, personId)) === hash) return;
+      await repository.update(golden);
+      await setGoldenHash(c, personId, hash);
+    });
+  }
+
+  /** Points the source record at its person (`refer`), keeping its other links (A40 merges). */
+  async function ensureReferLink(id: string, personId: string, written: Patient): Promise<void> {
+    const target = `Patient/${personId}`;
+    const has = (p: Patient) =>
+      (p.link ?? []).some((l) => l.type === 'refer' && l.other.reference === target);
+    if (has(written)) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await repository.read(id);
+      if (has(current)) return;
+      // `refer` links on a source record are identity's own (merges use replaced-by/replaces).
+      const kept = (current.link ?? []).filter((l) => l.type !== 'refer');
+      const link: PatientLink[] = [...kept, { other: { reference: target }, type: 'refer' }];
+      try {
+        await repository.update({ ...current, link }, current.meta?.versionId);
+        return;
+      } catch (err) {
+        if ((err as { status?: number }).status !== 412) throw err;
+      }
+    }
+    throw new Error(`HIE-IDENTITY-LINK-CONFLICT Patient/${id}`);
+  }
+
+  return {
+    async linkWritten(written) {
+      const out: LinkOutcome[] = [];
+      for (const w of written) {
+        if (isGolden(w.patient, base)) continue;
+        out.push(await linkOne(w));
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+import type { Queryable } from '../../db/database.ts';
+import type { Demographics } from '../golden/golden-patient.ts';
+import type { PairDecision } from '../match/decide.ts';
+import type { MatchRecord } from '../match/record.ts';
+
+/** SQL over the identity tables (migration 005). Every function takes the client it runs on. */
+
+export type RecordState = 'linked' | 'provisional' | 'manual';
+
+export interface IdentityRecordRow {
+  patientRef: string;
+  institution: string | null;
+  tier: string | null;
+  personId: string;
+  state: RecordState;
+  match: MatchRecord;
+  matchHash: string;
+  demographics: Demographics;
+  sourceUpdated: string;
+  active: boolean;
+}
+
+const COLUMNS = `patient_ref, institution, tier, person_id, state, match, match_hash, demographics,
+  source_updated, active`;
+
+function toRow(r: Record<string, unknown>): IdentityRecordRow {
+  return {
+    patientRef: r['patient_ref'] as string,
+    institution: r['institution'] as string | null,
+    tier: r['tier'] as string | null,
+    personId: r['person_id'] as string,
+    state: r['state'] as RecordState,
+    match: r['match'] as MatchRecord,
+    matchHash: r['match_hash'] as string,
+    demographics: r['demographics'] as Demographics,
+    sourceUpdated: (r['source_updated'] as Date).toISOString(),
+    active: r['active'] as boolean,
+  };
+}
+
+/**
+ * Transaction-scoped advisory locks on names (blocking keys, records, persons), taken in sorted
+ * order so that two workers matching related records serialise instead of both creating a
+ * person — and never deadlock on each other.
+ */
+export async function lockNames(q: Queryable, names: readonly string[]): Promise<void> {
+  const sorted = [...new Set(names)].sort();
+  if (sorted.length === 0) return;
+  await q.query(
+    `SELECT pg_advisory_xact_lock(h) FROM (
+       SELECT DISTINCT hashtextextended(n, 7541) AS h FROM unnest($1::text[]) AS n ORDER BY 1) s`,
+    [sorted],
+  );
+}
+
+export async function getRecord(q: Queryable, ref: string): Promise<IdentityRecordRow | undefined> {
+  const { rows } = await q.query(`SELECT ${COLUMNS} FROM identity_record WHERE patient_ref = $1`, [ref]);
+  return rows[0] ? toRow(rows[0]) : undefined;
+}
+
+/** Active records sharing a blocking key with the record (itself excluded). */
+export async function candidatesByKeys(
+  q: Queryable,
+  keys: readonly string[],
+  excludeRef: string,
+): Promise<IdentityRecordRow[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await q.query(
+    `SELECT ${COLUMNS} FROM identity_record
+      WHERE patient_ref IN (SELECT patient_ref FROM identity_block WHERE key = ANY($1::text[]))
+        AND patient_ref <> $2 AND active
+      ORDER BY patient_ref`,
+    [keys, excludeRef],
+  );
+  return rows.map(toRow);
+}
+
+export async function recordsOfPerson(q: Queryable, personId: string): Promise<IdentityRecordRow[]> {
+  const { rows } = await q.query(
+    `SELECT ${COLUMNS} FROM identity_record WHERE person_id = $1 AND active ORDER BY patient_ref`,
+    [personId],
+  );
+  return rows.map(toRow);
+}
+
+const pair = (a: string, b: string) => (a < b ? [a, b] : [b, a]);
+
+/** The candidates a reviewer (or a manual unlink) kept apart from `ref`. */
+export async function rejectedWith(
+  q: Queryable,
+  ref: string,
+  others: readonly string[],
+): Promise<Set<string>> {
+  if (others.length === 0) return new Set();
+  const { rows } = await q.query<{ other: string }>(
+    `SELECT CASE WHEN a_ref = $1 THEN b_ref ELSE a_ref END AS other FROM identity_rejection
+      WHERE (a_ref = $1 AND b_ref = ANY($2::text[])) OR (b_ref = $1 AND a_ref = ANY($2::text[]))`,
+    [ref, others],
+  );
+  return new Set(rows.map((r) => r.other));
+}
+
+export async function rememberRejection(q: Queryable, a: string, b: string): Promise<void> {
+  await q.query(
+    `INSERT INTO identity_rejection (a_ref, b_ref) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+    pair(a, b),
+  );
+}
+
+export async function ensurePerson(q: Queryable, personId: string): Promise<void> {
+  await q.query(`INSERT INTO identity_person (id) VALUES ($1) ON CONFLICT DO NOTHING`, [personId]);
+}
+
+export async function goldenHash(q: Queryable, personId: string): Promise<string | null> {
+  const { rows } = await q.query(`SELECT golden_hash FROM identity_person WHERE id = $1`, [personId]);
+  return (rows[0]?.golden_hash as string | null) ?? null;
+}
+
+export async function setGoldenHash(q: Queryable, personId: string, hash: string): Promise<void> {
+  await q.query(`UPDATE identity_person SET golden_hash = $2 WHERE id = $1`, [personId, hash]);
+}
+
+export async function saveRecord(
+  q: Queryable,
+  row: IdentityRecordRow,
+  keys: readonly string[],
+): Promise<void> {
+  await q.query(
+    `INSERT INTO identity_record (${COLUMNS}, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())
+     ON CONFLICT (patient_ref) DO UPDATE SET institution = EXCLUDED.institution, tier = EXCLUDED.tier,
+       person_id = EXCLUDED.person_id, state = EXCLUDED.state, match = EXCLUDED.match,
+       match_hash = EXCLUDED.match_hash, demographics = EXCLUDED.demographics,
+       source_updated = EXCLUDED.source_updated, active = EXCLUDED.active, updated_at = clock_timestamp()`,
+    [
+      row.patientRef,
+      row.institution,
+      row.tier,
+      row.personId,
+      row.state,
+      JSON.stringify(row.match),
+      row.matchHash,
+      JSON.stringify(row.demographics),
+      row.sourceUpdated,
+      row.active,
+    ],
+  );
+  await q.query(`DELETE FROM identity_block WHERE patient_ref = $1 AND NOT (key = ANY($2::text[]))`, [
+    row.patientRef,
+    keys,
+  ]);
+  await q.query(
+    `INSERT INTO identity_block (key, patient_ref) SELECT k, $1 FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING`,
+    [row.patientRef, keys],
+  );
+}
+
+export async function saveDecision(
+  q: Queryable,
+  d: { id: string; patientRef: string; candidateRef?: string; personId: string; rulesVersion: string },
+  decision: Pick<PairDecision, 'outcome' | 'grade' | 'score' | 'rule' | 'fields'> & { note?: string },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO identity_decision (id, patient_ref, candidate_ref, person_id, outcome, grade, score, rule,
+       fields, rules_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      d.id,
+      d.patientRef,
+      d.candidateRef ?? null,
+      d.personId,
+      decision.outcome,
+      decision.grade,
+      decision.score,
+      decision.rule,
+      JSON.stringify({ ...decision.fields, ...(decision.note ? { note: decision.note } : {}) }),
+      d.rulesVersion,
+    ],
+  );
+}
+
+export async function openReview(
+  q: Queryable,
+  r: { id: string; leftRef: string; rightRef: string },
+  decision: Pick<PairDecision, 'grade' | 'score' | 'rule' | 'fields'>,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO identity_review (id, left_ref, right_ref, score, grade, rule, fields)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+    [
+      r.id,
+      r.leftRef,
+      r.rightRef,
+      decision.score,
+      decision.grade,
+      decision.rule,
+      JSON.stringify(decision.fields),
+    ],
+  );
+}
+
+/** The registry tier of an institution (the survivorship rules trust tiers differently). */
+export async function institutionTier(q: Queryable, institution: string): Promise<string | undefined> {
+  const { rows } = await q.query<{ tier: string | null }>(
+    `SELECT entry->>'tier' AS tier FROM institution WHERE id = $1`,
+    [institution],
+  );
+  return rows[0]?.tier ?? undefined;
+}
