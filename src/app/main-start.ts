@@ -26,6 +26,7 @@ import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts';
 import { createShutdown, flushThenExit } from './shutdown.ts';
+import { createDemoLoad, demoLoadWanted } from '../demo/load/index.ts';
 
 /**
  * `npm start`: the whole system on one process. Every resource registers its cleanup with the
@@ -113,6 +114,8 @@ export async function main(env: Record<string, string | undefined> = process.env
     const board = queueBoard(queueUrl);
     shutdown.add('queue dashboard', () => board.close());
     const inbox = new PostgresInbox(db);
+    // The demo county (HIE_DEMO_COUNTY): readiness waits for it; it starts once everything listens.
+    const demo = demoLoadWanted(config) ? createDemoLoad({ config, logger, signingKey }) : undefined;
     const built = buildApp({
       config,
       logger,
@@ -130,7 +133,7 @@ export async function main(env: Record<string, string | undefined> = process.env
         adminRouters: [board.router],
       },
       tokenRouter: tokenEndpoint({ db, registry, signingKey, publicUrl: config.publicUrl, logger }),
-      readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }],
+      readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }, ...(demo ? [demo.readiness] : [])],
     });
     const organizations = await projectOrganizations(registry, built.repo, config.canonicalBase);
     await projectPractitioners(registry, built.repo, config.canonicalBase);
@@ -178,6 +181,10 @@ export async function main(env: Record<string, string | undefined> = process.env
     const envPrefix = env.HIE_DATA_DIR?.trim() ? `HIE_DATA_DIR=${config.dataDir} ` : '';
     const hint = config.demoIssuer ? ` — get a token with: ${envPrefix}npx hie token admin` : '';
     logger.info({ fhirUrl, dataDir: config.dataDir }, `County HIE is running at ${fhirUrl}${hint}`);
+    if (demo) {
+      shutdown.add('demo county load', () => demo.stop(), { beforeDrain: true });
+      demo.start(envPrefix);
+    }
   } catch (err) {
     fail(logger, shutdown.run('start-up failed'), err);
   }

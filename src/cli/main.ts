@@ -4,6 +4,7 @@ import { INSTITUTIONS_USAGE, institutionsCommand } from './institutions-command.
 import { UPLOAD_USAGE, uploadCommand } from './upload-command.ts';
 import { MAPPING_USAGE, mappingCommand } from './mapping-command.ts';
 import { PROFILE_USAGE, profileCommand } from './profile-command.ts';
+import { DEMO_USAGE, demoCommand } from './demo-command.ts';
 
 /** One entry per verb; later issues add theirs here (institutions, mapping, demo, audit…). */
 const VERBS: Record<string, { usage: string; run: (args: string[], io: CliIo) => Promise<number> }> = {
@@ -12,6 +13,7 @@ const VERBS: Record<string, { usage: string; run: (args: string[], io: CliIo) =>
   upload: { usage: UPLOAD_USAGE, run: (args, io) => uploadCommand(args, io, process.env) },
   mapping: { usage: MAPPING_USAGE, run: mappingCommand },
   profile: { usage: PROFILE_USAGE, run: profileCommand },
+  demo: { usage: DEMO_USAGE, run: (args, io) => demoCommand(args, io, process.env) },
 };
 
 function usage(): string {

@@ -75,6 +75,18 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
       '`on`, `off`, or `auto` (on only with the embedded database): the local issuer behind `hie token`.',
   },
   {
+    name: 'HIE_DEMO_COUNTY',
+    defaultText: 'auto',
+    description:
+      '`auto` (load the demo county at start when the demo issuer is on and the data folder has not loaded it yet) or `off`; `/readyz` answers 503 with progress until the load is final.',
+  },
+  {
+    name: 'HIE_DEMO_RESIDENTS',
+    defaultText: '200',
+    description:
+      'Residents of the demo county loaded at start (fixed seed; the as-of date is the first start’s day).',
+  },
+  {
     name: 'HIE_MAX_BODY_BYTES',
     defaultText: '33554432',
     description: 'Largest request body accepted (bytes); larger bodies get 413.',

@@ -26,6 +26,9 @@ export interface Config {
   fhirBaseUrl: string;
   trustedIssuers: TrustedIssuer[];
   demoIssuer: boolean;
+  /** `auto`: load the demo county at start when the demo issuer is on; `off`: never. */
+  demoCounty: 'auto' | 'off';
+  demoResidents: number;
   maxBodyBytes: number;
   maxBundleEntries: number;
   careRelationshipDays: number;
@@ -151,6 +154,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     fhirBaseUrl: url(env, 'HIE_FHIR_BASE_URL', `${publicUrl}/fhir`, ['http:', 'https:'])!,
     trustedIssuers: trustedIssuers(env),
     demoIssuer: demo === 'on' || (demo === 'auto' && databaseUrl === undefined),
+    demoCounty: oneOf(env, 'HIE_DEMO_COUNTY', 'auto', ['auto', 'off'] as const),
+    demoResidents: integer(env, 'HIE_DEMO_RESIDENTS', 200, 1, 100_000),
     maxBodyBytes: integer(env, 'HIE_MAX_BODY_BYTES', 32 * 1024 * 1024, 1024, 2 ** 31),
     maxBundleEntries: integer(env, 'HIE_MAX_BUNDLE_ENTRIES', 10_000, 1, 1_000_000),
     careRelationshipDays: integer(env, 'HIE_CARE_RELATIONSHIP_DAYS', 730, 1, 36_500),

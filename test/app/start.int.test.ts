@@ -66,6 +66,7 @@ describe('npm start (bin/start.mjs) on the embedded default', () => {
         PORT: String(port),
         MLLP_PORT: String(await freePort()),
         HIE_LOG_LEVEL: 'info',
+        HIE_DEMO_COUNTY: 'off',
       };
       child = run('bin/start.mjs', [], env);
       let stderr = '';

@@ -125,10 +125,10 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       await sendAdt({ control: 'KEEP-2', mrn: 'M2001', name: '吴国强', birth: '1955-02-14', sex: 'M', nid });
       const [again] = await patientsById(nid);
       expect(again!.id).toBe(first!.id);
-    // One new version for the message (its meta.source names the new archive row), none from
-    // identity: the worker carried the stored link over, so there was nothing to re-link.
-    expect(Number(again!.meta?.versionId)).toBe(Number(first!.meta?.versionId) + 1);
-    expect(again!.link).toEqual(first!.link);
+      // One new version for the message (its meta.source names the new archive row), none from
+      // identity: the worker carried the stored link over, so there was nothing to re-link.
+      expect(Number(again!.meta?.versionId)).toBe(Number(first!.meta?.versionId) + 1);
+      expect(again!.link).toEqual(first!.link);
       expect(personOf(again!)).toBe(personRef);
       expect((await golden(personRef)).meta?.versionId).toBe(goldenVersion);
     });

@@ -63,6 +63,7 @@ export async function startTestGateway(
     HIE_DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     HIE_DEMO_ISSUER: 'on',
+    HIE_DEMO_COUNTY: 'off',
     ...env,
   });
   const logger = silentLogger();

@@ -3,6 +3,11 @@ import express, { type Router } from 'express';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
+  /**
+   * A stage still under way (the demo county load): while it says `ready: false`, `/readyz`
+   * answers 503 with its `status` and shows `detail` under the check's name.
+   */
+  progress?: () => { ready: boolean; status: string; detail: unknown };
 }
 
 /**
@@ -32,11 +37,21 @@ export function healthRoutes(
         }
       }),
     );
+    let status: string | undefined;
+    const stages: Record<string, unknown> = {};
+    for (const c of checks) {
+      const p = c.progress?.();
+      if (!p || p.ready) continue;
+      if (ready) status ??= p.status;
+      ready = false;
+      stages[c.name] = p.detail;
+    }
     const more = extra ? await extra() : undefined;
     if (more && !more.ready) ready = false;
     res.status(ready ? 200 : 503).json({
-      status: ready ? 'ready' : 'not-ready',
+      status: ready ? 'ready' : (status ?? 'not-ready'),
       checks: results,
+      ...stages,
       ...(more ? { detail: more.detail } : {}),
     });
   });

@@ -46,9 +46,14 @@ export function mapFhirPassthrough(
   const entries: BundleEntry[] = planned.map(({ resource, urn, localId }) => {
     const copy: Record<string, any> = structuredClone(resource);
     delete copy.id;
-    const key = localId
-      ? { system: sourceSystem, value: localId }
-      : institutionScopedIdentifier(copy.identifier, ctx);
+    // The sender's own MRN or visit number comes first: it is how the institution's other
+    // channels (HL7 v2, feeds) key the same record, so a patient the county hospital sends over
+    // MLLP and over its FHIR referral platform stays one record instead of two with one MRN.
+    const key =
+      institutionScopedIdentifier(copy.identifier, ctx, ['mrn', 'visit']) ??
+      (localId
+        ? { system: sourceSystem, value: localId }
+        : institutionScopedIdentifier(copy.identifier, ctx));
     if (localId && !hasIdentifier(copy.identifier, sourceSystem, localId)) {
       copy.identifier = [
         ...(Array.isArray(copy.identifier) ? copy.identifier : []),
@@ -172,10 +177,11 @@ function orderingTime(input: Record<string, any>): string | undefined {
 function institutionScopedIdentifier(
   identifiers: unknown,
   ctx: MappingContext,
+  kinds: readonly string[] = ['mrn', 'visit', 'source-id'],
 ): { system: string; value: string } | undefined {
   if (!Array.isArray(identifiers)) return undefined;
   const scoped = new RegExp(
-    `^${escapeRegex(ctx.canonicalBase)}/sid/(mrn|visit|source-id)/${escapeRegex(ctx.institution.id)}$`,
+    `^${escapeRegex(ctx.canonicalBase)}/sid/(${kinds.join('|')})/${escapeRegex(ctx.institution.id)}$`,
   );
   const found = identifiers.find(
     (i) => typeof i?.system === 'string' && scoped.test(i.system) && typeof i.value === 'string',

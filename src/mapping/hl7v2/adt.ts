@@ -1,20 +1,35 @@
 import type { Patient } from 'fhir/r4';
 import type { Hl7Segment, ParsedHl7 } from '../../parse/hl7v2/index.ts';
+import { mapDiagnoses } from './condition.ts';
 import { mapEncounter } from './encounter.ts';
 import { chooseIdentifiers, mapPatient, mrnIdentifier } from './patient.ts';
 import { fail, MapState } from './state.ts';
 
 export const ADT_TRIGGERS = ['A01', 'A02', 'A03', 'A04', 'A05', 'A08', 'A11', 'A13', 'A28', 'A31', 'A40'];
 
-/** ADT: the Patient (keyed by MRN) and, for a visit, its Encounter; A40 merges. */
+/** ADT: the Patient (keyed by MRN), for a visit its Encounter, DG1s as Conditions; A40 merges. */
 export function mapAdt(msg: ParsedHl7, trigger: string, st: MapState): void {
   const pid = msg.segment('PID');
   if (!pid) throw fail(`ADT^${trigger} has no PID segment`, { segment: 'PID', sequence: 1 }, '100');
   if (trigger === 'A40') return mapMerge(msg, st);
   const patient = mapPatient(pid, st);
   st.add(patient.fullUrl, patient.resource, MapState.putBy('Patient', st.mrnSystem, patient.mrn));
-  const enc = mapEncounter(msg.segment('PV1'), msg.segment('EVN'), patient.fullUrl, trigger, st);
+  const pv1 = msg.segment('PV1');
+  const enc = mapEncounter(pv1, msg.segment('EVN'), patient.fullUrl, trigger, st);
   if (enc) st.add(enc.fullUrl, enc.resource, enc.request);
+  const dg1 = msg.all('DG1');
+  if (!dg1.length) return;
+  const visit = enc ? pv1?.get(19) : undefined;
+  const conditions = mapDiagnoses(
+    dg1,
+    { reference: patient.fullUrl },
+    enc ? { reference: enc.fullUrl } : undefined,
+    { ...(visit ? { visit } : {}), mrn: patient.mrn },
+    st,
+  );
+  // The Encounter entry is already in the Bundle; its diagnoses point at the Conditions.
+  if (enc)
+    enc.resource.diagnosis = conditions.map((c, i) => ({ condition: { reference: c.fullUrl }, rank: i + 1 }));
 }
 
 /**

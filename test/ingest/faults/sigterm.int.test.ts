@@ -62,6 +62,7 @@ describe('SIGTERM to npm start under load', () => {
         PORT: String(port),
         MLLP_PORT: String(await freePort()),
         HIE_LOG_LEVEL: 'info',
+        HIE_DEMO_COUNTY: 'off',
       };
       const url = `http://localhost:${port}`;
       const first = startSystem(env);

@@ -166,7 +166,7 @@ describe('township-his-encounter (JSON)', () => {
   const ctx: MappingContext = { institution: QT, canonicalBase: BASE, archiveId: 'arch-9' };
   const sample = () => parseFhirJson(readFileSync(path.join(SAMPLES, 'township-his-encounter.json'), 'utf8'));
 
-  it('maps patient, encounter, a Condition per diagnosis and an Observation per vital', () => {
+  it('maps patient, encounter, a Condition per diagnosis, an Observation per vital, prescriptions, an immunization and a referral', () => {
     const msg = set.byId('township-his-encounter')!.map(sample(), ctx);
     expect(structuralErrors(msg.bundle)).toEqual([]);
     expect(msg.bundle.entry?.map((e) => e.resource?.resourceType)).toEqual([
@@ -178,6 +178,11 @@ describe('township-his-encounter (JSON)', () => {
       'Observation',
       'Observation',
       'Observation',
+      'Observation',
+      'MedicationRequest',
+      'MedicationRequest',
+      'Immunization',
+      'ServiceRequest',
     ]);
     const [p] = byType<Patient>(msg.bundle, 'Patient');
     const [enc] = byType<Encounter>(msg.bundle, 'Encounter');

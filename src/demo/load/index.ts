@@ -1,0 +1,17 @@
+export {
+  createDemoLoad,
+  demoLoadWanted,
+  DEMO_SEED,
+  type DemoLoad,
+  type DemoLoadOptions,
+  type DemoLoadProgress,
+} from './demo-load.ts';
+export {
+  readDemoState,
+  writeDemoState,
+  countyDir,
+  stateFile,
+  todayInChina,
+  type DemoLoadState,
+} from './state.ts';
+export { loadGenerator, type GenerateDemoCounty, type GenerateOptions } from './generator.ts';
