@@ -25,6 +25,21 @@ import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
 import { mountIngest, type IngestParts } from './ingest-http.ts';
 import { createMetrics } from './http/metrics.ts';
+import { AuditTrail, auditEventReadOnly, auditMiddleware, chainHeadPath } from '../audit/index.ts';
+import { identityRoutes } from '../identity/http/identity-routes.ts';
+import { createIdentityLinker } from '../identity/linker.ts';
+import { loadMatchRules } from '../identity/match/rules.ts';
+import { identityCapabilityOperations, identityOperations } from '../identity/operations/index.ts';
+import { createIdentityWorkflow } from '../identity/workflow/identity-workflow.ts';
+import { inProcessPatients } from '../identity/workflow/in-process-patients.ts';
+import { PostgresInstitutionRegistry } from '../institutions/postgres-registry.ts';
+import {
+  everythingOperation,
+  loadRecognitionList,
+  summaryCapabilityOperations,
+  summaryOperation,
+  type SummaryOperationDeps,
+} from '../summary/index.ts';
 
 export interface AppParts {
   config: Config;
@@ -46,6 +61,8 @@ export interface AppParts {
 export interface BuiltApp {
   app: Express;
   repo: FhirRepository;
+  /** The audit trail; close it before the database pool (it writes the chain head). */
+  audit: AuditTrail;
   /** The MLLP listener's handler, when the gateway is built (`ingest` given). */
   acceptMllp?: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer>;
 }
@@ -83,6 +100,25 @@ export function buildApp(parts: AppParts): BuiltApp {
   const model = loadFhirModel();
   const baseUrl = `${config.publicUrl}/fhir`;
   const repo = new FhirRepository(db, model, baseUrl);
+  const audit = new AuditTrail(db, repo, { headFile: chainHeadPath(config.dataDir), headEvery: 100, logger });
+  // Identity's review workflow and FHIR operations (the worker links records; people decide here).
+  const matchRules = loadMatchRules();
+  const patients = inProcessPatients(repo);
+  const identityLinker = createIdentityLinker({
+    db,
+    rules: matchRules,
+    canonicalBase: config.canonicalBase,
+    repository: patients,
+    logger,
+  });
+  const institutionRegistry = parts.ingest?.registry ?? new PostgresInstitutionRegistry(db);
+  const summaryDeps: SummaryOperationDeps = {
+    db,
+    baseUrl,
+    canonicalBase: config.canonicalBase,
+    institutions: (id) => institutionRegistry.get(id),
+    recognition: loadRecognitionList(config.mutualRecognitionDays),
+  };
   // The profiles in profiles/ load now: a broken file stops start-up, naming it.
   knownProfiles();
   // Mappings that reload live also serve `ConceptMap/$translate` and the admin mapping routes.
@@ -94,6 +130,8 @@ export function buildApp(parts: AppParts): BuiltApp {
     operations: [
       ...validateCapabilityOperations(model.resourceTypes),
       ...(live ? [translateCapabilityOperation()] : []),
+      ...identityCapabilityOperations(),
+      ...summaryCapabilityOperations(),
     ],
   });
   const router = new FhirRouter({
@@ -103,6 +141,9 @@ export function buildApp(parts: AppParts): BuiltApp {
     operations: new Map<string, OperationHandler>([
       ['$validate', validateOperation(model)],
       ...(live ? [['ConceptMap/$translate', translateOperation(live)] as [string, OperationHandler]] : []),
+      ...identityOperations({ db, rules: matchRules, canonicalBase: config.canonicalBase, repo }),
+      ['Patient/$summary', summaryOperation(summaryDeps)],
+      ['Patient/$everything', everythingOperation(summaryDeps)],
     ]),
   });
   const metrics = createMetrics(parts.metricsRegistry);
@@ -117,8 +158,19 @@ export function buildApp(parts: AppParts): BuiltApp {
   });
   app.use(authRoutes(parts.signingKey));
   if (parts.tokenRouter) app.use(parts.tokenRouter);
+  // Before authentication, so that refused requests (401) are audited too.
+  app.use(auditMiddleware(audit, { logger }));
   app.use(authenticate(parts.verifier, { anonymous: (req) => ANONYMOUS.has(req.path) }));
   app.use(metrics.router);
+  app.use(auditEventReadOnly());
+  app.use(
+    identityRoutes({
+      db,
+      workflow: createIdentityWorkflow({ db, linker: identityLinker }),
+      readPatient: patients.find,
+      maxBodyBytes: config.maxBodyBytes,
+    }),
+  );
   if (live && parts.ingest) {
     app.use(
       mappingsRoutes({
@@ -143,7 +195,7 @@ export function buildApp(parts: AppParts): BuiltApp {
     }),
   );
   app.use(errorHandler(logger));
-  return { app, repo, ...(mllp ? { acceptMllp: mllp.acceptMllp } : {}) };
+  return { app, repo, audit, ...(mllp ? { acceptMllp: mllp.acceptMllp } : {}) };
 }
 
 /** SMART scopes gate every interaction; the care-relationship policy comes on top later. */

@@ -135,6 +135,7 @@ export async function main(env: Record<string, string | undefined> = process.env
       tokenRouter: tokenEndpoint({ db, registry, signingKey, publicUrl: config.publicUrl, logger }),
       readiness: [{ name: 'redis', check: () => pingRedis(queueUrl) }, ...(demo ? [demo.readiness] : [])],
     });
+    shutdown.add('audit trail', () => built.audit.close());
     const organizations = await projectOrganizations(registry, built.repo, config.canonicalBase);
     await projectPractitioners(registry, built.repo, config.canonicalBase);
     const namingSystems = await publishNamingSystems(built.repo);

@@ -5,6 +5,7 @@ import { UPLOAD_USAGE, uploadCommand } from './upload-command.ts';
 import { MAPPING_USAGE, mappingCommand } from './mapping-command.ts';
 import { PROFILE_USAGE, profileCommand } from './profile-command.ts';
 import { DEMO_USAGE, demoCommand } from './demo-command.ts';
+import { AUDIT_USAGE, auditCommand } from './audit-command.ts';
 
 /** One entry per verb; later issues add theirs here (institutions, mapping, demo, audit…). */
 const VERBS: Record<string, { usage: string; run: (args: string[], io: CliIo) => Promise<number> }> = {
@@ -14,6 +15,7 @@ const VERBS: Record<string, { usage: string; run: (args: string[], io: CliIo) =>
   mapping: { usage: MAPPING_USAGE, run: mappingCommand },
   profile: { usage: PROFILE_USAGE, run: profileCommand },
   demo: { usage: DEMO_USAGE, run: (args, io) => demoCommand(args, io, process.env) },
+  audit: { usage: AUDIT_USAGE, run: (args, io) => auditCommand(args, io, process.env) },
 };
 
 function usage(): string {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { JWT_BEARER, signClientAssertion } from '../auth/backend-services/client-assertion.ts';
+import { requestInstitutionToken, TokenRequestError } from '../auth/backend-services/request-token.ts';
 import { readInstitutionKey } from '../institutions/institution-keys.ts';
 import { INSTITUTION_ID, parseCommandArgs, requireMatch } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
@@ -101,26 +101,17 @@ export async function uploadCommand(
   return ok ? 0 : 1;
 }
 
-/** SMART Backend Services: client credentials with a freshly signed assertion. */
+/** SMART Backend Services: client credentials with a freshly signed assertion (as the demo sender). */
 async function requestToken(publicUrl: string, clientId: string, privateKeyPem: string): Promise<string> {
-  const tokenUrl = `${publicUrl}/auth/token`;
-  const assertion = signClientAssertion(privateKeyPem, { clientId, tokenUrl });
-  const res = await send(tokenUrl, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: JWT_BEARER,
-      client_assertion: assertion,
-      scope: 'system/*.cruds',
-    }).toString(),
-  });
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok || typeof body.access_token !== 'string')
-    throw new CliError(
-      `${tokenUrl} refused a token for ${clientId}: ${res.status} ${String(body.error ?? '')} ${String(body.error_description ?? '')}`.trim(),
-    );
-  return body.access_token;
+  try {
+    return (await requestInstitutionToken(publicUrl, clientId, privateKeyPem)).accessToken;
+  } catch (err) {
+    if (err instanceof TokenRequestError) {
+      const hint = err.message.includes('does not answer') ? '; is the system running?' : '';
+      throw new CliError(err.message + hint);
+    }
+    throw err;
+  }
 }
 
 async function send(url: string, init: RequestInit): Promise<Response> {

@@ -32,6 +32,24 @@ export function fhirPatientRepository(opts: {
       call((headers, signal) =>
         client.httpClient.get(`Patient/${encodeURIComponent(id)}`, { headers, signal }),
       ) as Promise<Patient>,
+    transaction: async (puts) => {
+      const bundle = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: puts.map(({ patient, ifMatch }) => ({
+          fullUrl: `${opts.fhirBaseUrl.replace(/\/$/, '')}/Patient/${patient.id!}`,
+          resource: patient,
+          request: {
+            method: 'PUT',
+            url: `Patient/${encodeURIComponent(patient.id!)}`,
+            ...(ifMatch ? { ifMatch: `W/"${ifMatch}"` } : {}),
+          },
+        })),
+      };
+      await call((headers, signal) =>
+        client.httpClient.post('/', stringifyFhirJson(bundle), { headers, signal }),
+      );
+    },
     update: async (patient, ifMatch) => {
       await call((headers, signal) =>
         client.httpClient.put(`Patient/${encodeURIComponent(patient.id!)}`, stringifyFhirJson(patient), {

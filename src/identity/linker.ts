@@ -5,7 +5,7 @@ import { uuidv7 } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { demographicsOf, goldenPatient, RECORD_KIND } from './golden/golden-patient.ts';
 import { blockingKeys } from './match/blocking.ts';
-import { matchRecordOf, type MatchRecord } from './match/record.ts';
+import { matchHashOf, matchRecordOf, type MatchRecord } from './match/record.ts';
 import { resolvePerson, type Resolution } from './match/resolve-person.ts';
 import type { MatchRules } from './match/rules.ts';
 import {
@@ -40,6 +40,8 @@ export interface PatientRepository {
   read(id: string): Promise<Patient>;
   /** PUT Patient/{id}; with `ifMatch`, a stale version fails with an error whose `status` is 412. */
   update(patient: Patient, ifMatch?: string): Promise<void>;
+  /** Several PUTs in one FHIR transaction (all or nothing; 412 when an `ifMatch` is stale). */
+  transaction?(puts: readonly { patient: Patient; ifMatch?: string }[]): Promise<void>;
 }
 
 export interface LinkOutcome {
@@ -51,6 +53,10 @@ export interface LinkOutcome {
 export interface IdentityLinker {
   /** Resolves each written Patient to its person and keeps the golden records and links current. */
   linkWritten(written: readonly WrittenPatient[]): Promise<LinkOutcome[]>;
+  /** Rewrites a person's golden Patient from the records the identity tables hold for it now. */
+  refreshPerson(personId: string): Promise<void>;
+  /** Points a source record (`Patient/{id}`) at a person with its `refer` link (read, then If-Match). */
+  pointAt(ref: string, personId: string): Promise<void>;
 }
 
 export interface IdentityLinkerOptions {
@@ -95,14 +101,16 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     const id = w.ref.slice('Patient/'.length);
     const record = matchRecordOf({ ...w.patient, id }, { base, institution: w.institution });
     const demographics = demographicsOf(w.patient);
-    const matchHash = hashOf({ record, demographics });
+    const matchHash = matchHashOf(record, demographics);
     const keys = blockingKeys(record, rules);
 
     const settled = await db.transaction(async (c) => {
       await lockNames(c, [`record:${w.ref}`, ...keys]);
       const existing = await getRecord(c, w.ref);
       if (existing && existing.matchHash === matchHash && existing.active) {
-        return { personId: existing.personId, outcome: 'unchanged' as const, affected: [] as string[] };
+        // Still "affected": an earlier try may have committed the person and then failed before
+        // its golden record was written (the stored golden hash says whether it was).
+        return { personId: existing.personId, outcome: 'unchanged' as const, affected: [existing.personId] };
       }
       const row = (personId: string, state: IdentityRecordRow['state']): IdentityRecordRow => ({
         patientRef: w.ref,
@@ -130,7 +138,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       );
       const resolution = resolvePerson(
         record,
-        rows.map((r) => ({ record: r.match, personId: r.personId })),
+        rows.map((r) => ({ record: r.match, personId: r.personId, provisional: r.state === 'provisional' })),
         rules,
         (_a, b) => rejected.has(b),
       );
@@ -168,9 +176,55 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       return { personId: chosen.personId, outcome: resolution.outcome, affected };
     });
 
-    for (const personId of settled.affected) await writeGolden(personId);
-    await ensureReferLink(id, settled.personId, w.patient);
+    if (settled.affected.length === 1 && repository.transaction && w.versionId) {
+      await goldenAndLinkTogether(settled.personId, id, w);
+    } else {
+      for (const personId of settled.affected) await writeGolden(personId);
+      await ensureReferLink(id, settled.personId, w.patient);
+    }
     return { ref: w.ref, personId: settled.personId, outcome: settled.outcome };
+  }
+
+  /**
+   * The common case — a record joins (or founds) one person — in one FHIR transaction: the golden
+   * record and the source's `refer` link, the source written from the content just stored with
+   * If-Match on its version, so no read is needed. Anything unexpected (a 412: the source changed
+   * meanwhile) falls back to the step-by-step path.
+   */
+  async function goldenAndLinkTogether(personId: string, id: string, w: WrittenPatient): Promise<void> {
+    const target = `Patient/${personId}`;
+    const linked = (w.patient.link ?? []).some((l) => l.type === 'refer' && l.other.reference === target);
+    const { golden, hash, stored } = await db.transaction(async (c) => {
+      await lockNames(c, [`person:${personId}`]);
+      return { ...(await goldenOf(c, personId)), stored: await goldenHash(c, personId) };
+    });
+    const puts: { patient: Patient; ifMatch?: string }[] = [];
+    if (stored !== hash) puts.push({ patient: golden });
+    if (!linked) {
+      const link: PatientLink[] = [
+        ...(w.patient.link ?? []).filter((l) => l.type !== 'refer'),
+        { other: { reference: target }, type: 'refer' },
+      ];
+      puts.push({ patient: { ...w.patient, id, link }, ifMatch: w.versionId! });
+    }
+    if (puts.length === 0) return;
+    try {
+      await repository.transaction!(puts);
+    } catch (err) {
+      if ((err as { status?: number }).status !== 412) throw err;
+      await writeGolden(personId);
+      await ensureReferLink(id, personId, w.patient);
+      return;
+    }
+    if (stored === hash) return;
+    const current = await db.transaction(async (c) => {
+      await lockNames(c, [`person:${personId}`]);
+      if ((await goldenOf(c, personId)).hash !== hash) return false;
+      await setGoldenHash(c, personId, hash);
+      return true;
+    });
+    // Another record joined the person meanwhile: write the golden record again, current.
+    if (!current) await writeGolden(personId);
   }
 
   /**
@@ -211,28 +265,48 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     return { personId: uuidv7(), state: resolution.outcome === 'review' ? 'provisional' : 'linked' };
   }
 
-  /** Rewrites the person's golden Patient when what it would hold changed. */
+  /** The golden Patient the person's records call for now, and its hash, on an open client. */
+  async function goldenOf(c: Queryable, personId: string): Promise<{ golden: Patient; hash: string }> {
+    const records = await recordsOfPerson(c, personId);
+    const golden = goldenPatient(
+      personId,
+      records.map((r) => ({
+        ref: r.patientRef,
+        ...(r.tier ? { tier: r.tier } : {}),
+        updated: r.sourceUpdated,
+        demographics: r.demographics,
+      })),
+      rules.tierTrust,
+      base,
+    );
+    if (records.length === 0) golden.active = false;
+    return { golden, hash: hashOf(golden) };
+  }
+
+  /**
+   * Rewrites the person's golden Patient when what it would hold changed. No database
+   * transaction is held across the HTTP write: the repository may share this process's pool, and
+   * a worker holding connections while waiting for the repository to get one would starve it.
+   * Instead the hash is compared again after the write; a golden record that changed meanwhile
+   * (another worker added a record) is written again, so the last write is always current.
+   */
   async function writeGolden(personId: string): Promise<void> {
-    await db.transaction(async (c) => {
-      await lockNames(c, [`person:${personId}`]);
-      const records = await recordsOfPerson(c, personId);
-      const golden = goldenPatient(
-        personId,
-        records.map((r) => ({
-          ref: r.patientRef,
-          ...(r.tier ? { tier: r.tier } : {}),
-          updated: r.sourceUpdated,
-          demographics: r.demographics,
-        })),
-        rules.tierTrust,
-        base,
-      );
-      if (records.length === 0) golden.active = false;
-      const hash = hashOf(golden);
-      if ((await goldenHash(c, personId)) === hash) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { golden, hash, stored } = await db.transaction(async (c) => {
+        await lockNames(c, [`person:${personId}`]);
+        return { ...(await goldenOf(c, personId)), stored: await goldenHash(c, personId) };
+      });
+      if (stored === hash) return;
       await repository.update(golden);
-      await setGoldenHash(c, personId, hash);
-    });
+      const settled = await db.transaction(async (c) => {
+        await lockNames(c, [`person:${personId}`]);
+        if ((await goldenOf(c, personId)).hash !== hash) return false;
+        await setGoldenHash(c, personId, hash);
+        return true;
+      });
+      if (settled) return;
+    }
+    throw new Error(`HIE-IDENTITY-GOLDEN-CONFLICT Patient/${personId}`);
   }
 
   /** Points the source record at its person (`refer`), keeping its other links (A40 merges). */
@@ -258,6 +332,9 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
   }
 
   return {
+    refreshPerson: (personId) => writeGolden(personId),
+    pointAt: (ref, personId) =>
+      ensureReferLink(ref.slice('Patient/'.length), personId, { resourceType: 'Patient' }),
     async linkWritten(written) {
       const out: LinkOutcome[] = [];
       for (const w of written) {

@@ -149,6 +149,13 @@ export class PostgresInbox implements Inbox {
     return rows[0] && rowToMessage(rows[0]);
   }
 
+  async releaseAttempt(id: string): Promise<void> {
+    await this.db.query(
+      `UPDATE inbound_message SET attempts = greatest(attempts - 1, 0) WHERE id = $1 AND state = 'queued'`,
+      [id],
+    );
+  }
+
   async countAttempt(id: string): Promise<number> {
     const { rows } = await this.db.query<{ attempts: number }>(
       `UPDATE inbound_message SET attempts = attempts + 1, updated_at = now() WHERE id = $1 RETURNING attempts`,

@@ -102,6 +102,8 @@ export interface Inbox {
    * trip and one commit less per message); undefined when it is gone or no longer queued.
    */
   claim(id: string): Promise<InboundMessage | undefined>;
+  /** Gives back the attempt a claim counted, when the try failed for an outage, not the message. */
+  releaseAttempt?(id: string): Promise<void>;
   /** Counts a worker attempt (before writing), so poison messages can be recognised. */
   countAttempt(id: string): Promise<number>;
   /** Replay: a new verdict from re-running the gateway stages on the raw bytes. */

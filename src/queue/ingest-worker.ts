@@ -1,4 +1,5 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { isConnectionError } from '../db/database.ts';
 import type { Inbox } from '../inbox/types.ts';
 import { issue, outcome } from '../kernel/outcomes.ts';
 import type { Logger } from '../kernel/logger.ts';
@@ -23,6 +24,8 @@ export interface IngestWorkerOptions {
   metrics?: WorkerMetrics;
   /** How often orphaned (stalled) jobs are looked for (default 30 s). */
   stalledIntervalMs?: number;
+  /** How long a job waits while PostgreSQL is unreachable before it tries again (default 1 s). */
+  outageRetryMs?: number;
 }
 
 export interface IngestWorker {
@@ -42,7 +45,39 @@ export type JobResult = 'stored' | 'failed' | 'gone' | 'not-queued';
 export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
   const { inbox, writer, logger, maxAttempts } = opts;
 
-  const process = async (job: Job<WriteJobData>): Promise<JobResult> => {
+  /**
+   * Storage away (PostgreSQL unreachable from here, or the repository answering 503) is no fault of the message: the job
+   * waits a short fixed time and tries again without spending one of its attempts. Spending them
+   * would grow BullMQ's exponential backoff through an outage, so that messages sat out long
+   * delays after PostgreSQL was back — or ran out of attempts during a long outage.
+   */
+  const process = async (job: Job<WriteJobData>, token?: string): Promise<JobResult> => {
+    try {
+      return await processOnce(job);
+    } catch (err) {
+      if (token && isOutage(err)) {
+        logger.warn(
+          {
+            id: job.data.id,
+            code: (err as { code?: string }).code,
+            status: (err as { status?: number }).status,
+          },
+          'storage unavailable: job waits',
+        );
+        // The claim counted an attempt; give it back (PostgreSQL may still be away: then it stays).
+        await inbox.releaseAttempt?.(job.data.id).catch(() => undefined);
+        await job.moveToDelayed(Date.now() + outageRetryMs, token);
+        throw new DelayedError();
+      }
+      throw err;
+    }
+  };
+  const outageRetryMs = opts.outageRetryMs ?? 1_000;
+  /** PostgreSQL unreachable here, or the repository answering 503 (its storage is away). */
+  const isOutage = (err: unknown) =>
+    isConnectionError(err) || (err instanceof WriteError && err.kind === 'transient' && err.status === 503);
+
+  const processOnce = async (job: Job<WriteJobData>): Promise<JobResult> => {
     const id = job.data.id;
     const message = await inbox.claim(id);
     // Gone, or already stored/failed (a duplicate job, or one the reconciler revived): nothing to do.
@@ -64,6 +99,7 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
       );
       return 'stored';
     } catch (err) {
+      if (isOutage(err)) throw err;
       if (!(err instanceof WriteError)) {
         // PostgreSQL away while marking, or a bug: retry; log the code, not the text (it may quote data).
         logger.warn(

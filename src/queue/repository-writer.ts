@@ -4,6 +4,7 @@ import type { SigningKey } from '../auth/signing-key.ts';
 import { issueToken, workerClaims } from '../auth/issue-token.ts';
 import { issue, outcome } from '../kernel/outcomes.ts';
 import { stringifyFhirJson } from '../kernel/fhir-json.ts';
+import { isConnectionError } from '../db/database.ts';
 import type { IdentityLinker, WrittenPatient } from '../identity/linker.ts';
 import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
 import { batchedLookup } from './batched-lookup.ts';
@@ -112,10 +113,13 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
     try {
       await opts.identity!.linkWritten(patients);
     } catch (err) {
+      // PostgreSQL away: the worker waits for it without spending an attempt.
+      if (isConnectionError(err)) throw err;
+      const status = (err as { status?: number }).status;
       throw new WriteError(
         'transient',
         'HIE-IDENTITY',
-        undefined,
+        status === 503 ? 503 : undefined,
         outcome(
           issue({
             code: 'transient',

@@ -40,7 +40,7 @@ export async function startTestApp(server: TestPgServer, env: Record<string, str
   });
   const signingKey = await loadOrCreateSigningKey(dataDir);
   const verifier = createTokenVerifier({ publicUrl: config.publicUrl, signingKey, trustedIssuers: [] });
-  const { app, repo } = buildApp({
+  const { app, repo, audit } = buildApp({
     config,
     logger: silentLogger(),
     db: database.db,
@@ -63,6 +63,7 @@ export async function startTestApp(server: TestPgServer, env: Record<string, str
     close: async () => {
       http.closeAllConnections();
       await new Promise((r) => http.close(r));
+      await audit.close();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

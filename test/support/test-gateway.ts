@@ -143,6 +143,7 @@ export async function startTestGateway(
       await worker.close();
       http.closeAllConnections();
       await new Promise((r) => http.close(r));
+      await built.audit.close();
       await clearPrefix(redisUrl, prefix);
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });

@@ -86,8 +86,14 @@ export function goldenPatient(
         ? { deceasedBoolean: deceased.deceasedBoolean }
         : {}),
     ...(address ? { address } : {}),
-    link: [...sources]
-      .sort((a, b) => a.ref.localeCompare(b.ref))
-      .map((s) => ({ other: { reference: s.ref }, type: 'seealso' as const })),
+    // A person left without records (its last one moved away) has no links: FHIR forbids an
+    // empty array.
+    ...(sources.length > 0
+      ? {
+          link: [...sources]
+            .sort((a, b) => a.ref.localeCompare(b.ref))
+            .map((s) => ({ other: { reference: s.ref }, type: 'seealso' as const })),
+        }
+      : {}),
   };
 }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Patient } from 'fhir/r4';
+import type { Demographics } from '../golden/golden-patient.ts';
 import { checkNationalId, NATIONAL_ID_SYSTEM } from '../national-id.ts';
 import {
   nameChars,
@@ -97,4 +99,12 @@ export function matchRecordOf(
     ...(address ? { address } : {}),
     ...(village ? { village } : {}),
   };
+}
+
+/**
+ * What a record is compared by: the normalised record and the demographics kept for the golden
+ * record. Unchanged, a record is not matched again (the linker and the bulk loader agree on it).
+ */
+export function matchHashOf(record: MatchRecord, demographics: Demographics): string {
+  return createHash('sha256').update(JSON.stringify({ record, demographics })).digest('hex');
 }

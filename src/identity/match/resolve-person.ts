@@ -6,6 +6,8 @@ import type { MatchRules, Outcome } from './rules.ts';
 export interface Candidate {
   record: MatchRecord;
   personId: string;
+  /** The record waits in review with a provisional person of its own. */
+  provisional?: boolean;
 }
 
 export interface Resolution {
@@ -36,10 +38,14 @@ export function resolvePerson(
   rules: MatchRules,
   rejected: (a: string, b: string) => boolean = () => false,
 ): Resolution {
-  const byPerson = new Map<string, { best?: { decision: PairDecision; ref: string }; excluded: boolean }>();
+  const byPerson = new Map<
+    string,
+    { best?: { decision: PairDecision; ref: string }; excluded: boolean; provisional: boolean }
+  >();
   for (const c of candidates) {
     if (c.record.ref === record.ref) continue;
-    const entry = byPerson.get(c.personId) ?? { excluded: false };
+    const entry = byPerson.get(c.personId) ?? { excluded: false, provisional: true };
+    if (!c.provisional) entry.provisional = false;
     byPerson.set(c.personId, entry);
     if (rejected(record.ref, c.record.ref)) {
       entry.excluded = true;
@@ -59,7 +65,7 @@ export function resolvePerson(
 
   const ranked = [...byPerson.entries()]
     .filter(([, e]) => !e.excluded && e.best && e.best.decision.outcome !== 'new')
-    .map(([personId, e]) => ({ personId, ...e.best! }))
+    .map(([personId, e]) => ({ personId, provisional: e.provisional, ...e.best! }))
     .sort(
       (a, b) =>
         RANK[b.decision.outcome] - RANK[a.decision.outcome] ||
@@ -69,6 +75,13 @@ export function resolvePerson(
   const top = ranked[0];
   if (!top) return { outcome: 'new' };
   const links = ranked.filter((r) => r.decision.outcome === 'link');
+  // A person made only of records waiting in review is not yet a person to compete with: when
+  // exactly one established person qualifies, the record joins it (the review decides the rest).
+  const established = links.filter((r) => !r.provisional);
+  if (links.length > 1 && established.length === 1) {
+    const only = established[0]!;
+    return { outcome: 'link', personId: only.personId, candidateRef: only.ref, decision: only.decision };
+  }
   if (links.length > 1) {
     return {
       outcome: 'review',

@@ -199,5 +199,12 @@ function authorizeEntry(authorize: Authorize, req: EntryRequest): void {
             : req.id
               ? 'read'
               : 'search';
+  // The audit trail is append-only: what the /fhir guard refuses by URL is refused inside Bundles too.
+  if (req.resourceType === 'AuditEvent' && interaction !== 'read' && interaction !== 'search') {
+    throw fail(405, {
+      code: 'not-supported',
+      diagnostics: 'AuditEvent is read-only: the exchange writes the audit trail itself',
+    });
+  }
   authorize(req.resourceType, interaction);
 }

@@ -228,7 +228,8 @@ export class FhirRepository {
   private async assertNotReferenced(q: Queryable, type: string, id: string): Promise<void> {
     const { rows } = await q.query(
       `SELECT x.resource_type, x.resource_id FROM sp_reference x
-        WHERE x.target_type = $1 AND x.target_id = $2 AND NOT (x.resource_type = $1 AND x.resource_id = $2) LIMIT 1`,
+        WHERE x.target_type = $1 AND x.target_id = $2 AND NOT (x.resource_type = $1 AND x.resource_id = $2)
+          AND x.resource_type <> 'AuditEvent' LIMIT 1`,
       [type, id],
     );
     if (rows[0]) {

@@ -1,0 +1,94 @@
+import { fail } from '../kernel/outcomes.ts';
+import type { OperationHandler } from '../repository/router/fhir-router.ts';
+import type { FhirRequest } from '../repository/router/fhir-request.ts';
+import { jsonResponse } from '../repository/router/respond.ts';
+import type { Queryable } from '../db/database.ts';
+import { buildSummary, type InstitutionLookup, type VisibleFilter } from './build-summary.ts';
+import { everythingPage, parseEverythingQuery } from './everything.ts';
+import { narrativeLanguage } from './narrative.ts';
+import { resolvePerson } from './person.ts';
+import type { RecognitionList } from './recognition.ts';
+import type { SelectionRules } from './select-entries.ts';
+
+export const SUMMARY_OPERATION_DEFINITION = 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary';
+export const EVERYTHING_OPERATION_DEFINITION = 'http://hl7.org/fhir/OperationDefinition/Patient-everything';
+
+export interface SummaryOperationDeps {
+  db: Queryable;
+  /** The repository's FHIR base (`FhirRepository.baseUrl`). */
+  baseUrl: string;
+  canonicalBase: string;
+  institutions: InstitutionLookup;
+  recognition: RecognitionList;
+  rules?: SelectionRules;
+  /** The document's time; the wall clock in service. */
+  clock?: () => Date;
+  /**
+   * The access-policy seam: which of the person's resources this request may see, and the
+   * caller's institution (its own results are not flagged as recognised). Defaults: everything.
+   */
+  policy?: (req: FhirRequest) => Promise<{ visible?: VisibleFilter; institution?: string }>;
+}
+
+function requireInstance(
+  name: string,
+  req: FhirRequest,
+  target: { resourceType?: string; id?: string },
+): string {
+  if (req.method !== 'GET') throw fail(405, { code: 'not-supported', diagnostics: `${name} takes GET` });
+  if (target.resourceType !== 'Patient' || !target.id)
+    throw fail(400, {
+      code: 'not-supported',
+      diagnostics: `${name} runs on one Patient: GET /Patient/{id}/${name}`,
+    });
+  return target.id;
+}
+
+/** `GET Patient/{id}/$summary`: the person's International Patient Summary (a document Bundle). */
+export function summaryOperation(deps: SummaryOperationDeps): OperationHandler {
+  return async (req, target) => {
+    const id = requireInstance('$summary', req, target);
+    const person = await resolvePerson(deps.db, id, deps.canonicalBase);
+    const access = (await deps.policy?.(req)) ?? {};
+    const bundle = await buildSummary(
+      {
+        db: deps.db,
+        baseUrl: deps.baseUrl,
+        canonicalBase: deps.canonicalBase,
+        institutions: deps.institutions,
+        recognition: deps.recognition,
+        ...(deps.rules ? { rules: deps.rules } : {}),
+        ...(access.visible ? { visible: access.visible } : {}),
+      },
+      {
+        person,
+        lang: narrativeLanguage(req.headers['accept-language']),
+        asOf: (deps.clock ?? (() => new Date()))(),
+        ...(access.institution ? { viewerInstitution: access.institution } : {}),
+      },
+    );
+    return jsonResponse(200, bundle, { 'Content-Language': bundle.language });
+  };
+}
+
+/** `GET Patient/{id}/$everything` (`_since`, `_type`, `_count`, `next` links) over all the person's records. */
+export function everythingOperation(deps: SummaryOperationDeps): OperationHandler {
+  return async (req, target) => {
+    const id = requireInstance('$everything', req, target);
+    const query = parseEverythingQuery(req.query);
+    const person = await resolvePerson(deps.db, id, deps.canonicalBase);
+    const access = (await deps.policy?.(req)) ?? {};
+    return jsonResponse(
+      200,
+      await everythingPage(deps.db, person, query, req.requestUrl, deps.baseUrl, access.visible),
+    );
+  };
+}
+
+/** The CapabilityStatement entries (`buildCapabilityStatement`'s `operations` option). */
+export function summaryCapabilityOperations(): { name: string; definition: string; resourceType: string }[] {
+  return [
+    { name: 'summary', definition: SUMMARY_OPERATION_DEFINITION, resourceType: 'Patient' },
+    { name: 'everything', definition: EVERYTHING_OPERATION_DEFINITION, resourceType: 'Patient' },
+  ];
+}
