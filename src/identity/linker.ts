@@ -6,10 +6,10 @@ import type { Logger } from '../kernel/logger.ts';
 import { demographicsOf, goldenPatient, RECORD_KIND } from './golden/golden-patient.ts';
 import { blockingKeys } from './match/blocking.ts';
 import { matchHashOf, matchRecordOf, type MatchRecord } from './match/record.ts';
-import { resolvePerson, type Resolution } from './match/resolve-person.ts';
+import type { Resolution } from './match/resolve-person.ts';
+import { resolveInStore } from './store/resolve-in-store.ts';
 import type { MatchRules } from './match/rules.ts';
 import {
-  candidatesByKeys,
   ensurePerson,
   getRecord,
   goldenHash,
@@ -17,7 +17,6 @@ import {
   lockNames,
   openReview,
   recordsOfPerson,
-  rejectedWith,
   saveDecision,
   saveRecord,
   setGoldenHash,
@@ -130,18 +129,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
         return { personId: existing.personId, outcome: 'unchanged' as const, affected: [existing.personId] };
       }
 
-      const rows = await candidatesByKeys(c, keys, w.ref);
-      const rejected = await rejectedWith(
-        c,
-        w.ref,
-        rows.map((r) => r.patientRef),
-      );
-      const resolution = resolvePerson(
-        record,
-        rows.map((r) => ({ record: r.match, personId: r.personId, provisional: r.state === 'provisional' })),
-        rules,
-        (_a, b) => rejected.has(b),
-      );
+      const { resolution } = await resolveInStore(c, record, keys, rules);
       const chosen = await choosePerson(c, record, existing, resolution);
       await ensurePerson(c, chosen.personId);
       await saveRecord(c, row(chosen.personId, chosen.state), keys);

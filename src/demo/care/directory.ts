@@ -7,27 +7,12 @@ import type { InstitutionEntry } from '../../institutions/types.ts';
  * from the repository's `registry/` folder, so that the demo follows the registry as it grows.
  */
 
-export type PractitionerRole =
-  | 'doctor'
-  | 'family-doctor'
-  | 'nurse'
-  | 'lab-technician'
-  | 'radiologist'
-  | 'ecg-physician'
-  | 'pathologist'
-  | 'village-doctor';
-
-export interface DirectoryPractitioner {
-  id: string;
-  institution: string;
-  staffNo: string;
-  name: { zh: string; en: string };
-  gender: string;
-  roles: PractitionerRole[];
-  specialty?: string;
-  /** The family-doctor team number, for family doctors (and the village doctors on a team). */
-  team?: string;
-}
+// The directory's shape is the registry's own (src/institutions/practitioners.ts).
+import type {
+  DirectoryPractitioner,
+  PractitionerRoleCode as PractitionerRole,
+} from '../../institutions/practitioners.ts';
+export type { DirectoryPractitioner, PractitionerRole };
 
 export interface DemoDirectory {
   institutions: InstitutionEntry[];

@@ -3,15 +3,14 @@ import { uuidv7 } from '../../kernel/ids.ts';
 import type { Demographics } from '../golden/golden-patient.ts';
 import { blockingKeys } from '../match/blocking.ts';
 import type { MatchRecord } from '../match/record.ts';
-import { resolvePerson, type Resolution } from '../match/resolve-person.ts';
+import type { Resolution } from '../match/resolve-person.ts';
+import { resolveInStore } from '../store/resolve-in-store.ts';
 import type { MatchRules } from '../match/rules.ts';
 import {
-  candidatesByKeys,
   ensurePerson,
   getRecord,
   lockNames,
   openReview,
-  rejectedWith,
   saveDecision,
   saveRecord,
   type RecordState,
@@ -63,18 +62,7 @@ export async function resolveOne(
       // Re-matching a known record (person kept unless alone, ID conflicts) is the linker's job.
       throw new Error(`resolveOne: ${record.ref} is already in the identity store`);
     }
-    const rows = await candidatesByKeys(c, keys, record.ref);
-    const rejected = await rejectedWith(
-      c,
-      record.ref,
-      rows.map((r) => r.patientRef),
-    );
-    const resolution = resolvePerson(
-      record,
-      rows.map((r) => ({ record: r.match, personId: r.personId, provisional: r.state === 'provisional' })),
-      rules,
-      (_a, b) => rejected.has(b),
-    );
+    const { resolution, candidates } = await resolveInStore(c, record, keys, rules);
     // A new record joins the person it links to; otherwise it is a person of its own, provisional
     // while its review is open (the linker's choosePerson for a record without history).
     const linked = resolution.outcome === 'link' && resolution.personId !== undefined;
@@ -121,6 +109,6 @@ export async function resolveOne(
         resolution.decision,
       );
     }
-    return { personId, state, resolution, candidates: rows.length };
+    return { personId, state, resolution, candidates };
   });
 }
