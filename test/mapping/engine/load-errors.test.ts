@@ -17,12 +17,15 @@ resources:
 `;
 
 let dir: string;
+// Every folder a test made (a test may make several): all removed after it.
+const made: string[] = [];
 afterEach(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
 async function folder(files: Record<string, string>): Promise<string> {
   dir = await mkdtemp(path.join(os.tmpdir(), 'hie-mappings-'));
+  made.push(dir);
   await mkdir(path.join(dir, 'csv'));
   await mkdir(path.join(dir, 'conceptmaps'));
   await copyFile(
