@@ -182,10 +182,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
   async function goldenAndLinkTogether(personId: string, id: string, w: WrittenPatient): Promise<void> {
     const target = `Patient/${personId}`;
     const linked = (w.patient.link ?? []).some((l) => l.type === 'refer' && l.other.reference === target);
-    const { golden, hash, stored } = await db.transaction(async (c) => {
-      await lockNames(c, [`person:${personId}`]);
-      return { ...(await goldenOf(c, personId)), stored: await goldenHash(c, personId) };
-    });
+    const { golden, hash, stored } = await goldenNow(personId);
     const puts: { patient: Patient; ifMatch?: string }[] = [];
     if (stored !== hash) puts.push({ patient: golden });
     if (!linked) {
@@ -205,12 +202,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       return;
     }
     if (stored === hash) return;
-    const current = await db.transaction(async (c) => {
-      await lockNames(c, [`person:${personId}`]);
-      if ((await goldenOf(c, personId)).hash !== hash) return false;
-      await setGoldenHash(c, personId, hash);
-      return true;
-    });
+    const current = await recordGoldenWritten(personId, hash);
     // Another record joined the person meanwhile: write the golden record again, current.
     if (!current) await writeGolden(personId);
   }
@@ -271,6 +263,27 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     return { golden, hash: hashOf(golden) };
   }
 
+  /** Under the person's lock: the golden record its records call for, and the hash last written. */
+  function goldenNow(personId: string) {
+    return db.transaction(async (c) => {
+      await lockNames(c, [`person:${personId}`]);
+      return { ...(await goldenOf(c, personId)), stored: await goldenHash(c, personId) };
+    });
+  }
+
+  /**
+   * After a golden write: records its hash, unless the person's records changed meanwhile
+   * (false — the caller writes again, so the last write is always current).
+   */
+  function recordGoldenWritten(personId: string, hash: string): Promise<boolean> {
+    return db.transaction(async (c) => {
+      await lockNames(c, [`person:${personId}`]);
+      if ((await goldenOf(c, personId)).hash !== hash) return false;
+      await setGoldenHash(c, personId, hash);
+      return true;
+    });
+  }
+
   /**
    * Rewrites the person's golden Patient when what it would hold changed. No database
    * transaction is held across the HTTP write: the repository may share this process's pool, and
@@ -280,18 +293,10 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
    */
   async function writeGolden(personId: string): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { golden, hash, stored } = await db.transaction(async (c) => {
-        await lockNames(c, [`person:${personId}`]);
-        return { ...(await goldenOf(c, personId)), stored: await goldenHash(c, personId) };
-      });
+      const { golden, hash, stored } = await goldenNow(personId);
       if (stored === hash) return;
       await repository.update(golden);
-      const settled = await db.transaction(async (c) => {
-        await lockNames(c, [`person:${personId}`]);
-        if ((await goldenOf(c, personId)).hash !== hash) return false;
-        await setGoldenHash(c, personId, hash);
-        return true;
-      });
+      const settled = await recordGoldenWritten(personId, hash);
       if (settled) return;
     }
     throw new Error(`HIE-IDENTITY-GOLDEN-CONFLICT Patient/${personId}`);

@@ -3,11 +3,11 @@ import {
   csvText,
   institutionProfile,
   localDate,
+  patientCells,
   practitioner,
   practitionerByStaffNo,
   registrationOf,
   renderedFile,
-  SEX_ZH,
 } from './shared.ts';
 
 /** The columns of `mappings/csv/family-doctor-contracts.yaml` (its header comment), in order. */
@@ -47,12 +47,7 @@ export const renderFamilyDoctorContractsCsv: InstitutionWriter = ({
     const doctor = practitionerByStaffNo(institutionId, c.doctorStaffNo) ?? practitioner(c.practitionerId);
     return [
       c.id,
-      reg.mrn,
-      reg.name,
-      reg.sex ? SEX_ZH[reg.sex] : undefined,
-      reg.birthDate ? localDate(reg.birthDate, timezone, '-') : undefined,
-      reg.nationalId,
-      reg.phone,
+      ...patientCells(reg, timezone, '-'),
       c.doctorStaffNo,
       doctor?.name.zh,
       c.teamNo,

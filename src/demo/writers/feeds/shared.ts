@@ -140,3 +140,22 @@ export function ndjson(objects: readonly unknown[]): string {
 }
 
 export const SEX_ZH = { male: '男', female: '女' } as const;
+
+/**
+ * The patient columns every clinic CSV export starts a row with (after its record number): MRN,
+ * name, sex, birth date, ID card, phone — the date written with the export's separator.
+ */
+export function patientCells(
+  reg: Registration,
+  timezone: string,
+  dateSep: '/' | '-',
+): (string | undefined)[] {
+  return [
+    reg.mrn,
+    reg.name,
+    reg.sex ? SEX_ZH[reg.sex] : undefined,
+    reg.birthDate ? localDate(reg.birthDate, timezone, dateSep) : undefined,
+    reg.nationalId,
+    reg.phone,
+  ];
+}

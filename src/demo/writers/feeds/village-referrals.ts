@@ -2,12 +2,11 @@ import type { InstitutionWriter, ReferralEvent } from '../../types.ts';
 import {
   csvText,
   institutionProfile,
-  localDate,
   localDateTime,
+  patientCells,
   practitioner,
   registrationOf,
   renderedFile,
-  SEX_ZH,
 } from './shared.ts';
 
 /** The columns of `mappings/csv/village-referrals.yaml` (its header comment), in order. */
@@ -47,12 +46,7 @@ export const renderVillageReferralsCsv: InstitutionWriter = ({
     const doctor = practitioner(r.practitionerId);
     return [
       r.id,
-      reg.mrn,
-      reg.name,
-      reg.sex ? SEX_ZH[reg.sex] : undefined,
-      reg.birthDate ? localDate(reg.birthDate, timezone, '/') : undefined,
-      reg.nationalId,
-      reg.phone,
+      ...patientCells(reg, timezone, '/'),
       localDateTime(r.time, timezone, '/'),
       STATUS_ZH[r.status],
       r.to,

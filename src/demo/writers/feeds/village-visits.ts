@@ -2,11 +2,10 @@ import type { InstitutionWriter, VisitEvent } from '../../types.ts';
 import {
   csvText,
   institutionProfile,
-  localDate,
   localDateTime,
+  patientCells,
   registrationOf,
   renderedFile,
-  SEX_ZH,
 } from './shared.ts';
 import { villageDiagnosisCode } from './village-codes.ts';
 
@@ -54,12 +53,7 @@ export const renderVillageVisitsCsv: InstitutionWriter = ({
     const rx = v.prescriptions[0];
     return [
       v.id,
-      reg.mrn,
-      reg.name,
-      reg.sex ? SEX_ZH[reg.sex] : undefined,
-      reg.birthDate ? localDate(reg.birthDate, timezone, '/') : undefined,
-      reg.nationalId,
-      reg.phone,
+      ...patientCells(reg, timezone, '/'),
       localDateTime(v.time, timezone, '/'),
       bothBp ? systolic : undefined,
       bothBp ? diastolic : undefined,
