@@ -7,7 +7,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BENCHES = ['bench/repository/run.ts', 'bench/ingest/run.ts', 'bench/identity/run.ts'];
+const BENCHES = [
+  'bench/repository/run.ts',
+  'bench/ingest/run.ts',
+  'bench/identity/run.ts',
+  'bench/summary/run.ts',
+  'bench/mapping/run.ts',
+];
 
 const failed: string[] = [];
 for (const bench of BENCHES) {

@@ -6,6 +6,7 @@ import { badRequest } from '../kernel/outcomes.ts';
 import type { CompiledMapping } from '../mapping/engine/index.ts';
 import { MappingError } from '../mapping/types.ts';
 import { parseCsv } from '../parse/csv/parse-csv.ts';
+import { splitHl7Messages } from '../parse/hl7v2/index.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
 import { validateStructure } from '../repository/validation/index.ts';
 
@@ -71,6 +72,10 @@ function readSample(
       const rows = parseCsv(raw, { charset }).rows;
       if (rows.length === 0) throw new Error('the CSV sample has a header but no rows');
       return rows.map((row) => ({ label: `line ${row.line}`, input: row }));
+    }
+    if (mapping.format === 'hl7v2') {
+      const messages = splitHl7Messages(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+      return messages.map((text, i) => ({ label: `message ${i + 1}`, input: text }));
     }
     const value = parseFhirJson(new TextDecoder('utf-8', { fatal: true }).decode(raw));
     // The feed stage takes one object per message; an array or a scalar would never reach a mapping.

@@ -25,6 +25,16 @@ import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
 import { mountIngest, type IngestParts } from './ingest-http.ts';
 import { createMetrics } from './http/metrics.ts';
+import {
+  accessRoutes,
+  CallerAccess,
+  callerOf,
+  guardIhePix,
+  guardMatch,
+  personOfRecord,
+  personReadPolicy,
+  policySettings,
+} from '../access/index.ts';
 import { AuditTrail, auditEventReadOnly, auditMiddleware, chainHeadPath } from '../audit/index.ts';
 import { identityRoutes } from '../identity/http/identity-routes.ts';
 import { createIdentityLinker } from '../identity/linker.ts';
@@ -118,7 +128,9 @@ export function buildApp(parts: AppParts): BuiltApp {
     canonicalBase: config.canonicalBase,
     institutions: (id) => institutionRegistry.get(id),
     recognition: loadRecognitionList(config.mutualRecognitionDays),
+    policy: personReadPolicy(db),
   };
+  const accessSettings = policySettings(config);
   // The profiles in profiles/ load now: a broken file stops start-up, naming it.
   knownProfiles();
   // Mappings that reload live also serve `ConceptMap/$translate` and the admin mapping routes.
@@ -130,7 +142,7 @@ export function buildApp(parts: AppParts): BuiltApp {
     operations: [
       ...validateCapabilityOperations(model.resourceTypes),
       ...(live ? [translateCapabilityOperation()] : []),
-      ...identityCapabilityOperations(),
+      ...identityCapabilityOperations(config.canonicalBase),
       ...summaryCapabilityOperations(),
     ],
   });
@@ -141,7 +153,21 @@ export function buildApp(parts: AppParts): BuiltApp {
     operations: new Map<string, OperationHandler>([
       ['$validate', validateOperation(model)],
       ...(live ? [['ConceptMap/$translate', translateOperation(live)] as [string, OperationHandler]] : []),
-      ...identityOperations({ db, rules: matchRules, canonicalBase: config.canonicalBase, repo }),
+      ...guardIdentityOperations(
+        identityOperations({
+          db,
+          rules: matchRules,
+          canonicalBase: config.canonicalBase,
+          repo,
+          verifier: parts.verifier,
+        }),
+        (name, handler) =>
+          name === 'Patient/$ihe-pix'
+            ? guardIhePix(db, model, handler)
+            : name === 'Patient/$match'
+              ? guardMatch(db, handler)
+              : handler,
+      ),
       ['Patient/$summary', summaryOperation(summaryDeps)],
       ['Patient/$everything', everythingOperation(summaryDeps)],
     ]),
@@ -149,6 +175,8 @@ export function buildApp(parts: AppParts): BuiltApp {
   const metrics = createMetrics(parts.metricsRegistry);
   const app = express();
   app.disable('x-powered-by');
+  // FHIR answers carry their own version ETags; hashing every large body (a summary) is waste.
+  app.set('etag', false);
   app.set('trust proxy', false);
   app.use(metrics.middleware);
   app.use(healthRoutes([{ name: 'postgres', check: () => db.ping() }, ...(parts.readiness ?? [])]));
@@ -159,10 +187,11 @@ export function buildApp(parts: AppParts): BuiltApp {
   app.use(authRoutes(parts.signingKey));
   if (parts.tokenRouter) app.use(parts.tokenRouter);
   // Before authentication, so that refused requests (401) are audited too.
-  app.use(auditMiddleware(audit, { logger }));
+  app.use(auditMiddleware(audit, { logger, personOf: personOfRecord(db) }));
   app.use(authenticate(parts.verifier, { anonymous: (req) => ANONYMOUS.has(req.path) }));
   app.use(metrics.router);
   app.use(auditEventReadOnly());
+  app.use(accessRoutes({ db, settings: accessSettings, maxBodyBytes: config.maxBodyBytes, audit }));
   app.use(
     identityRoutes({
       db,
@@ -192,6 +221,21 @@ export function buildApp(parts: AppParts): BuiltApp {
       maxBodyBytes: config.maxBodyBytes,
       baseUrl,
       authorizeFor: (res) => scopeCheck(res),
+      accessFor: async (req, res) => {
+        const auth = res.locals.auth as AuthContext | undefined;
+        if (!auth) return undefined;
+        const access = new CallerAccess(
+          { db, settings: accessSettings, canonicalBase: config.canonicalBase },
+          callerOf(auth),
+          new Date(),
+          () => (res.locals.audit = { ...(res.locals.audit ?? {}), purposeOfUse: 'BTG' }),
+          (person) => (res.locals.audit = { ...(res.locals.audit ?? {}), person }),
+        );
+        // Reads by id and person-wide operations decide exactly whether a grant was used; for
+        // searches the audit says BTG whenever the clinician holds an unexpired grant.
+        if (!decidesGrantItself(req.path) && (await access.holdsGrant())) access.usedBreakGlass();
+        return access;
+      },
     }),
   );
   app.use(errorHandler(logger));
@@ -206,4 +250,23 @@ function scopeCheck(res: Response): Authorize {
     if (!auth) throw unauthorized('A bearer token is required', 'Bearer realm="county-hie"');
     requireScope(auth, resourceType ?? '*', SCOPE_OF[interaction]);
   };
+}
+
+/** Paths whose handler knows whether a break-the-glass grant opened them (read by id, $summary …). */
+function decidesGrantItself(path: string): boolean {
+  const parts = path.split('/').filter(Boolean);
+  return (
+    (parts.length === 2 && !parts[1]!.startsWith('$') && !parts[1]!.startsWith('_')) ||
+    (parts.length >= 3 &&
+      parts[2] !== undefined &&
+      ['_history', '$summary', '$everything'].includes(parts[2]))
+  );
+}
+
+/** Wraps the identity operations that show demographics in the access policy's guards. */
+function guardIdentityOperations(
+  ops: [string, OperationHandler][],
+  guard: (name: string, handler: OperationHandler) => OperationHandler,
+): [string, OperationHandler][] {
+  return ops.map(([name, handler]) => [name, guard(name, handler)]);
 }

@@ -4,10 +4,12 @@ import type { InstitutionRegistry } from '../institutions/types.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import { badRequest, fail, forbidden, notFound } from '../kernel/outcomes.ts';
 import { buildAck } from '../ingest/hl7v2/ack.ts';
+import { httpAcks, mllpReply, type AnsweredMessage } from '../ingest/hl7v2/accept-ack.ts';
+import { acceptAckWanted, ackModesOfBody } from '../ingest/hl7v2/ack-mode.ts';
 import { decodeHl7, encodeHl7, parseHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirStageParts } from '../pipeline/fhir-stage.ts';
 import { evaluateHl7 } from '../pipeline/hl7v2-evaluate.ts';
-import { acceptHl7 } from '../pipeline/hl7v2-stage.ts';
+import { acceptHl7, type Hl7Answer } from '../pipeline/hl7v2-stage.ts';
 import type { Evaluate } from '../pipeline/replay.ts';
 import type { Submission } from '../pipeline/types.ts';
 
@@ -17,6 +19,12 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
  * The HL7 v2 stage on its two edges. HTTP (CONTRACTS "Inbound answers"): 200 + one ACK per
  * message, one per line, `Location` of the first; 400 without any MSH; 403 for another
  * facility's message; 503 + AR when storage is down. MLLP: the same ACKs, one per frame.
+ *
+ * Enhanced mode (MSH-15 or MSH-16 valued): the ACK is the accept acknowledgement (CA/CE/CR).
+ * Over MLLP it is sent only when MSH-15 asks for it (AL, ER on error, SU on success, NE never);
+ * HTTP always answers every message, since a response is due anyway. Application
+ * acknowledgements (MSH-16) are not sent: there is no return channel to the sender; the outcome
+ * is at `/ingest/messages/{id}`.
  */
 export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry, config: Config) {
   async function acceptHttp(sub: Submission) {
@@ -28,7 +36,8 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
         `A message names a sending facility (MSH-4) that is not ${sub.institution.id}'s; messages are kept as failed`,
       );
     }
-    const body = encodeHl7(answers.map((a) => a.ack).join('\n'), charset);
+    const modes = ackModesOfBody(sub.raw, decodeOptions(sub));
+    const body = encodeHl7(httpAcks(answers.map(answered), modes).join('\n'), charset);
     const storageDown = answers.some((a) => a.storageDown);
     const first = answers.find((a) => a.message)?.message;
     return {
@@ -71,11 +80,15 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
           ? `The client certificate (${certCn}) may not send for sending facility "${header?.facility ?? ''}"`
           : `${peer.address} may not send over MLLP as ${institution.id}`
         : `Sending facility (MSH-4) "${header?.facility ?? ''}" is not a member of the exchange`;
+      const mode = ackModesOfBody(raw, { defaultCharset: institution?.charset ?? 'UTF-8' })[0];
+      // Not stored: a sender who wants no refusal back (NE, SU) learns it from the closed connection.
+      if (mode && !acceptAckWanted(mode, 'AR')) throw new Error(`refused unacknowledged: ${text}`);
       return Buffer.from(
         buildAck(header?.parsed, {
           code: 'AR',
           controlId: uuidv7().replace(/-/g, '').slice(-20),
           text,
+          ...(mode ? { mode } : {}),
           problems: [
             { severity: 'error', text, hl7: { segment: 'MSH', sequence: 1, field: 4, code: '204' } },
           ],
@@ -83,8 +96,14 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
         'utf8',
       );
     }
-    const { answers, charset } = await acceptHl7(parts, { institution, transport: 'mllp', raw });
-    return encodeHl7(answers.map((a) => a.ack).join('\r'), charset);
+    const sub: Submission = { institution, transport: 'mllp', raw };
+    const { answers, charset, noMessage } = await acceptHl7(parts, sub);
+    if (noMessage) return Buffer.from(noMessageAck(), 'utf8');
+    const reply = mllpReply(answers.map(answered), ackModesOfBody(raw, decodeOptions(sub)));
+    if (reply.drop) throw new Error('a message was neither stored nor acknowledged (MSH-15 NE/SU)');
+    // No ACK wanted (MSH-15 NE, or ER on success…): an empty answer, the listener writes nothing.
+    if (reply.acks.length === 0) return Buffer.alloc(0);
+    return encodeHl7(reply.acks.join('\r'), charset);
   }
 
   /** Replay: the same evaluation on the archived bytes, under the message's own id. */
@@ -106,6 +125,28 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
   };
 
   return { acceptHttp, acceptMllp, evaluate };
+}
+
+function answered(a: Hl7Answer): AnsweredMessage {
+  return { ack: a.ack, code: a.code, stored: a.message !== undefined };
+}
+
+function decodeOptions(sub: Submission) {
+  return {
+    ...(sub.contentTypeCharset ? { contentTypeCharset: sub.contentTypeCharset } : {}),
+    defaultCharset: sub.institution.charset,
+  };
+}
+
+/** A frame without any MSH (kept as failed, as over HTTP): AE, as there is nothing to address. */
+function noMessageAck(): string {
+  const text = 'No HL7 v2 message (no MSH segment) in the frame';
+  return buildAck(undefined, {
+    code: 'AE',
+    controlId: uuidv7().replace(/-/g, '').slice(-20),
+    text,
+    problems: [{ severity: 'error', text, hl7: { segment: 'MSH', sequence: 1, code: '100' } }],
+  });
 }
 
 /** MSH-4 read from the ASCII header (decoding waits for the institution's default charset). */

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../kernel/logger.ts';
 import { loadOrCreateSigningKey, type SigningKey } from '../auth/signing-key.ts';
 import { fhirPatientRepository } from '../identity/fhir-patients.ts';
 import { createIdentityLinker } from '../identity/linker.ts';
+import { fhirMergeCompleter } from '../identity/merge/fhir-merge-client.ts';
 import { loadMatchRules } from '../identity/match/rules.ts';
 import { PostgresInbox } from '../inbox/postgres-inbox.ts';
 import { createIngestQueue, DEFAULT_ATTEMPTS, type ReconcilableQueue } from '../queue/ingest-queue.ts';
@@ -64,6 +65,8 @@ export function startWorkerParts(o: WorkerPartsOptions): WorkerParts {
     rules: loadMatchRules(),
     canonicalBase: o.config.canonicalBase,
     repository: fhirPatientRepository({ fhirBaseUrl: o.config.fhirBaseUrl, token }),
+    // An ADT A40 the pipeline wrote finishes as Patient/$merge on the repository (re-pointing).
+    merges: fhirMergeCompleter({ fhirBaseUrl: o.config.fhirBaseUrl, token }),
     logger: o.logger,
   });
   const writer = createRepositoryWriter({

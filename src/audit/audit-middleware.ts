@@ -15,7 +15,11 @@ export interface AuditHints {
   purposeOfUse?: PurposeOfUse;
   /** The golden Patient, e.g. `Patient/…`. */
   person?: string;
-  /** Further patients the answer was about, when the handler knows them better than a scan. */
+  /**
+   * The patients the answer was about, when the handler knows them better than a scan: given, the
+   * answer's body is not scanned (a person's summary names their records here instead of having
+   * its megabyte searched for references).
+   */
   patients?: string[];
 }
 
@@ -94,7 +98,8 @@ async function buildEvent(req: Request, res: Response, c: Captured): Promise<Aud
     ...(hints.patients ?? []),
   ]);
   // Only an answer that was given says whose records it held; an error body names no patient.
-  if (status < 300 && c.body !== undefined && isJson(res)) {
+  // A handler that named the answer's patients spares the scan.
+  if (status < 300 && hints.patients === undefined && c.body !== undefined && isJson(res)) {
     for (const p of patientsInBody(c.body, c.maxPatients)) patients.add(p);
   }
   let person = hints.person;

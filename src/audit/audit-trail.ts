@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import type { FhirRepository } from '../repository/store/fhir-repository.ts';
+import { writeNewResources } from '../repository/store/write-version.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { GENESIS_HASH, chainHash } from './chain-hash.ts';
 import { type ChainHead, writeChainHead } from './chain-head.ts';
@@ -30,6 +31,8 @@ export interface AppendedEvent {
 
 interface Pending {
   event: AuditEvent & { id: string };
+  /** The trail gave the id (a fresh UUIDv7): no stored AuditEvent can have it yet. */
+  freshId: boolean;
   resolve: (a: AppendedEvent) => void;
   reject: (err: unknown) => void;
 }
@@ -38,7 +41,8 @@ interface Pending {
  * The append-only, hash-chained audit trail. Each event is canonicalised (RFC 8785) once, and
  * that text is both hashed and stored, so verification recomputes exactly what was hashed.
  *
- * Appends from one process queue here and are written in batches, one transaction per batch;
+ * Appends from one process queue here and are written in batches, one transaction per batch
+ * (a few statements, whatever the batch's size);
  * the transaction takes one advisory lock first, so appends of all processes (gateway, worker)
  * form one gapless sequence, each row chained to the one before. The same transaction stores
  * each event as an `AuditEvent` resource so `/fhir/AuditEvent?…` finds it; the event and its
@@ -63,6 +67,7 @@ export class AuditTrail {
   /** Appends one event (an id is given when it has none); resolves once it is committed. */
   append(event: AuditEvent): Promise<AppendedEvent> {
     if (this.closed) return Promise.reject(new Error('the audit trail is closed'));
+    const freshId = event.id === undefined;
     const withId = { ...event, id: event.id ?? uuidv7() };
     // An invalid event is refused alone, before it can fail a whole batch.
     try {
@@ -71,7 +76,7 @@ export class AuditTrail {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ event: withId, resolve, reject });
+      this.queue.push({ event: withId, freshId, resolve, reject });
       this.kick();
     });
   }
@@ -135,6 +140,12 @@ export class AuditTrail {
     }
   }
 
+  /**
+   * One transaction for the whole batch, whatever its size: the lock, the chain's last row, one
+   * multi-row insert of the chained rows, and the searchable copies — those with ids the trail
+   * gave written together in one bulk insert (their ids are new), any with a caller's id one by
+   * one as an update-or-create.
+   */
   private async writeBatch(batch: Pending[]): Promise<{ appended: AppendedEvent[]; before: number }> {
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
@@ -142,25 +153,35 @@ export class AuditTrail {
         'SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1',
       );
       const before = rows[0] ? Number(rows[0].seq) : 0;
-      let sequence = before;
       let previous = rows[0]?.hash ?? GENESIS_HASH;
-      const appended: AppendedEvent[] = [];
-      for (const { event } of batch) {
+      const chained = { seq: [] as number[], id: [] as string[], recorded: [] as string[] };
+      const texts: string[] = [];
+      const prevs: string[] = [];
+      const appended: AppendedEvent[] = batch.map(({ event }, i) => {
         const text = canonicalJson(event);
         const hash = chainHash(previous, text);
-        sequence++;
-        await tx.query(
-          'INSERT INTO audit_chain (seq, event_id, recorded, event, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)',
-          [sequence, event.id, event.recorded, text, previous, hash],
-        );
-        // Audit entities name records that may not exist (a 404, a refused id) or that may be
-        // deleted later; the audit must not depend on them, so their references are not checked.
+        chained.seq.push(before + i + 1);
+        chained.id.push(event.id);
+        chained.recorded.push(event.recorded);
+        texts.push(text);
+        prevs.push(previous);
+        previous = hash;
+        return { id: event.id, sequence: before + i + 1, hash };
+      });
+      await tx.query(
+        `INSERT INTO audit_chain (seq, event_id, recorded, event, prev_hash, hash)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])`,
+        [chained.seq, chained.id, chained.recorded, texts, prevs, appended.map((a) => a.hash)],
+      );
+      // Audit entities name records that may not exist (a 404, a refused id) or that may be
+      // deleted later; the audit must not depend on them, so their references are not checked.
+      const fresh = batch.filter((p) => p.freshId).map((p) => ({ ...p.event }) as Record<string, any>);
+      await writeNewResources(tx, this.repo.model, fresh, this.repo.baseUrl);
+      for (const { event } of batch.filter((p) => !p.freshId)) {
         await this.repo.update('AuditEvent', event.id, event as Record<string, any>, {
           tx,
           deferredReferences: [],
         });
-        appended.push({ id: event.id, sequence, hash });
-        previous = hash;
       }
       return { appended, before };
     });

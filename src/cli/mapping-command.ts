@@ -20,6 +20,7 @@ import {
 import { MappingError } from '../mapping/types.ts';
 import { sampleInstitution } from '../mapping/engine/sample-institution.ts';
 import { parseCsv } from '../parse/csv/parse-csv.ts';
+import { decodeHl7, splitHl7Messages } from '../parse/hl7v2/index.ts';
 import { loadFhirModel } from '../repository/fhir-model.ts';
 import { labelBundle, loadSensitivityRules } from '../mapping/sensitivity/index.ts';
 import { validateStructure } from '../repository/validation/index.ts';
@@ -27,7 +28,7 @@ import { INSTITUTION_ID, parseCommandArgs, requireMatch } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
 
 export const MAPPING_USAGE = `hie mapping test <mapping-file-or-id> <sample-file> [--institution <id>] [--json]
-  maps the sample (one Bundle per CSV row) and prints every issue; exit 1 on errors
+  maps the sample (one Bundle per CSV row or HL7 v2 message) and prints every issue; exit 1 on errors
 hie mapping lint [file…]   (no argument: everything in mappings/)`;
 
 const OPTIONS = { institution: { type: 'string' }, json: { type: 'boolean' } } as const;
@@ -105,6 +106,12 @@ async function test(
       const charset = isUtf8(raw) ? 'UTF-8' : institution.charset;
       for (const row of parseCsv(raw, { charset }).rows)
         inputs.push({ label: `line ${row.line}`, input: row });
+    } else if (mapping.format === 'hl7v2') {
+      // One Bundle per message of the file; each is parsed by the mapping (errors reported per message).
+      const text = isUtf8(raw)
+        ? raw.toString('utf8')
+        : decodeHl7(raw, { defaultCharset: institution.charset }).text;
+      splitHl7Messages(text).forEach((t, i) => inputs.push({ label: `message ${i + 1}`, input: t }));
     } else inputs.push({ label: sampleFile, input: parseFhirJson(raw.toString('utf8')) });
   } catch (err) {
     throw new CliError(`${sampleFile}: ${(err as Error).message}`);

@@ -20,6 +20,7 @@ import {
   saveDecision,
   saveRecord,
   setGoldenHash,
+  setRecordActive,
   type IdentityRecordRow,
 } from './store/identity-store.ts';
 
@@ -45,8 +46,19 @@ export interface PatientRepository {
 
 export interface LinkOutcome {
   ref: string;
+  /** Its person; empty for a merged record identity never saw. */
   personId: string;
-  outcome: 'link' | 'review' | 'new' | 'unchanged';
+  /** `merged`: the record was merged away by its sender (ADT A40) and left its person. */
+  outcome: 'link' | 'review' | 'new' | 'unchanged' | 'merged';
+}
+
+/**
+ * Finishes a merge the sender declared in its own records (ADT A40: the merged Patient written
+ * `active=false` with `replaced-by`): its institution's references re-pointed and the record out
+ * of its person, exactly as `Patient/$merge` does it (see `merge/fhir-merge-client.ts`).
+ */
+export interface MergeCompleter {
+  complete(sourceRef: string, targetRef: string): Promise<void>;
 }
 
 export interface IdentityLinker {
@@ -64,9 +76,16 @@ export interface IdentityLinkerOptions {
   canonicalBase: string;
   repository: PatientRepository;
   logger?: Logger;
+  /** Absent: a merged record only leaves its person; references stay where the sender put them. */
+  merges?: MergeCompleter;
 }
 
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+/** A record its sender merged into another (ADT A40): inactive, with a `replaced-by` link. */
+export function isMergedAway(p: Patient): boolean {
+  return p.active === false && (p.link ?? []).some((l) => l.type === 'replaced-by');
+}
 
 /** True for the golden record itself: identity never matches persons against persons. */
 export function isGolden(p: Patient, base: string): boolean {
@@ -324,6 +343,32 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     throw new Error(`HIE-IDENTITY-LINK-CONFLICT Patient/${id}`);
   }
 
+  /**
+   * A record its sender merged away (ADT A40) is not matched — it carries the survivor's
+   * demographics — but leaves its person. The written content may still name the survivor by the
+   * message's `urn:uuid:`, so the stored record says which Patient replaced it.
+   */
+  async function retireMerged(w: WrittenPatient): Promise<LinkOutcome> {
+    const stored = await repository.read(w.ref.slice('Patient/'.length));
+    const targetRef = (stored.link ?? [])
+      .filter((l) => l.type === 'replaced-by')
+      .map((l) => /(?:^|\/)(Patient\/[A-Za-z0-9\-.]{1,64})$/.exec(l.other.reference ?? '')?.[1])
+      .find((r) => r !== undefined);
+    if (opts.merges && targetRef) {
+      await opts.merges.complete(w.ref, targetRef);
+    } else {
+      const row = await db.transaction(async (c) => {
+        await lockNames(c, [`record:${w.ref}`]);
+        const found = await getRecord(c, w.ref);
+        if (found?.active) await setRecordActive(c, w.ref, false);
+        return found;
+      });
+      if (row?.active) await writeGolden(row.personId);
+    }
+    const row = await getRecord(db, w.ref);
+    return { ref: w.ref, personId: row?.personId ?? '', outcome: 'merged' };
+  }
+
   return {
     refreshPerson: (personId) => writeGolden(personId),
     pointAt: (ref, personId) =>
@@ -332,7 +377,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       const out: LinkOutcome[] = [];
       for (const w of written) {
         if (isGolden(w.patient, base)) continue;
-        out.push(await linkOne(w));
+        out.push(isMergedAway(w.patient) ? await retireMerged(w) : await linkOne(w));
       }
       return out;
     },

@@ -5,6 +5,7 @@ import { MappingError, type MappedMessage, type MappingProblem } from '../mappin
 import { parseHl7, type ParsedHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
+import type { MappingSet } from '../mapping/engine/index.ts';
 import { problemsToOutcome } from './outcomes.ts';
 import { checkMapped } from './validate-stage.ts';
 
@@ -18,13 +19,15 @@ export interface Hl7Evaluation {
 
 /**
  * Parse → facility check → map → validate for one message's text, without side effects: shared by
- * HTTP, MLLP and replay. `facilityCheck` says whether MSH-4 may be this institution's.
+ * HTTP, MLLP and replay. The map step is a mapping file of `mappings/hl7v2/` when one is selected
+ * for the institution, sending application and message type (orders, immunizations); otherwise
+ * the built-in ADT/ORU mapping, which answers AR for any other type.
  */
 export function evaluateHl7(
   text: string,
   institution: Institution,
   archiveId: string,
-  env: { model: FhirModel; canonicalBase: string; sensitivity?: SensitivityRules },
+  env: { model: FhirModel; canonicalBase: string; sensitivity?: SensitivityRules; mappings?: MappingSet },
 ): Hl7Evaluation {
   let parsed: ParsedHl7 | undefined;
   try {
@@ -39,7 +42,13 @@ export function evaluateHl7(
         },
       ]);
     }
-    const mapped = mapHl7v2(parsed, { institution, canonicalBase: env.canonicalBase, archiveId });
+    const ctx = { institution, canonicalBase: env.canonicalBase, archiveId };
+    const file = env.mappings?.selectHl7({
+      institution: institution.id,
+      application: parsed.sendingApplication,
+      messageType: parsed.messageType,
+    });
+    const mapped = file ? file.map(parsed, ctx) : mapHl7v2(parsed, ctx);
     const problems = checkMapped(env, mapped.bundle).filter((p) => p.severity === 'error');
     if (problems.length > 0) return { ...fail(parsed, 'error', problems), mapped };
     return { parsed, mapped };

@@ -5,6 +5,7 @@ import type { Institution } from '../institutions/types.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import { buildAck } from '../ingest/hl7v2/ack.ts';
 import type { MappingError } from '../mapping/types.ts';
+import type { MappingSet } from '../mapping/engine/index.ts';
 import { decodeHl7, encodeHl7, splitHl7Messages } from '../parse/hl7v2/index.ts';
 import { archiveAndEnqueue } from './archive.ts';
 import type { FhirStageParts } from './fhir-stage.ts';
@@ -31,7 +32,10 @@ export interface Hl7BodyAnswer {
  * HL7 v2 intake for one body (HTTP: one or many messages; MLLP: one frame). Each message is
  * judged, archived (accepted or failed — nothing is lost) and only then acknowledged.
  */
-export async function acceptHl7(parts: FhirStageParts, sub: Submission): Promise<Hl7BodyAnswer> {
+export async function acceptHl7(
+  parts: FhirStageParts & { mappings?: MappingSet },
+  sub: Submission,
+): Promise<Hl7BodyAnswer> {
   const institution = sub.institution;
   let text: string;
   let charset: string;

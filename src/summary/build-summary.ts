@@ -82,16 +82,28 @@ export function institutionOf(resource: Json, canonicalBase: string): string | u
   return src.slice(prefix.length).split('#')[0] || undefined;
 }
 
-/** Every reference to one of the person's Patient records points at the golden record's fullUrl. */
-function rewritePatientRefs(value: unknown, personIds: Set<string>, goldenUrl: string): unknown {
-  if (Array.isArray(value)) return value.map((v) => rewritePatientRefs(v, personIds, goldenUrl));
-  if (value === null || typeof value !== 'object') return value;
-  const out: Json = {};
-  for (const [k, v] of Object.entries(value)) {
-    const m = k === 'reference' && typeof v === 'string' ? /(?:^|\/)Patient\/([^/]+)$/.exec(v) : null;
-    out[k] = m && personIds.has(m[1]!) ? goldenUrl : rewritePatientRefs(v, personIds, goldenUrl);
+const PATIENT_REF = /(?:^|\/)Patient\/([^/]+)$/;
+
+/**
+ * Points every reference to one of the person's Patient records at the golden record's fullUrl.
+ * In place: the rows are this build's own (parsed from its query), and a summary holds hundreds of
+ * them, so copying each would double the garbage the document leaves behind.
+ */
+function rewritePatientRefs(value: unknown, personIds: Set<string>, goldenUrl: string): void {
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) rewritePatientRefs(item, personIds, goldenUrl);
+    return;
   }
-  return out;
+  const obj = value as Json;
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'object') rewritePatientRefs(v, personIds, goldenUrl);
+    else if (k === 'reference' && typeof v === 'string' && v.includes('Patient/')) {
+      const m = PATIENT_REF.exec(v);
+      if (m && personIds.has(m[1]!)) obj[k] = goldenUrl;
+    }
+  }
 }
 
 const addDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * 86_400_000).toISOString();
@@ -132,8 +144,8 @@ export async function buildSummary(ctx: SummaryContext, req: SummaryRequest): Pr
   const entries: Json[] = [];
   const provenances: Json[] = [];
   const add = (r: Json) => {
-    const resource = rewritePatientRefs(r, personIds, goldenUrl) as Json;
-    entries.push({ fullUrl: urlOf(r), resource });
+    rewritePatientRefs(r, personIds, goldenUrl);
+    entries.push({ fullUrl: urlOf(r), resource: r });
   };
   const institutionsOf = async (fact: MergedFact) => {
     const ids = [
@@ -141,8 +153,7 @@ export async function buildSummary(ctx: SummaryContext, req: SummaryRequest): Pr
     ] as string[];
     return { ids, names: await Promise.all(ids.map(nameOf)) };
   };
-  const provenanceFor = async (fact: MergedFact) => {
-    const { ids } = await institutionsOf(fact);
+  const provenanceFor = (fact: MergedFact, ids: string[]) => {
     const target = fact.resource;
     provenances.push({
       fullUrl: `urn:uuid:${uuidFrom(`provenance|${urlOf(target)}|${target.meta?.versionId}`)}`,
@@ -180,10 +191,10 @@ export async function buildSummary(ctx: SummaryContext, req: SummaryRequest): Pr
     else facts = dedupe(selected[def.key], translations);
     const rows: { resource: Json; institutions: string[] }[] = [];
     for (const fact of facts) {
-      const { names: instNames } = await institutionsOf(fact);
-      rows.push({ resource: fact.resource, institutions: instNames });
+      const reporters = await institutionsOf(fact);
+      rows.push({ resource: fact.resource, institutions: reporters.names });
       add(fact.resource);
-      if (fact.reportedBy.some((r) => r.meta?.source)) await provenanceFor(fact);
+      if (fact.reportedBy.some((r) => r.meta?.source)) provenanceFor(fact, reporters.ids);
       if (def.key === 'results') {
         const flag = await recognitionFlag(ctx, req, fact.resource, urlOf, goldenUrl, nameOf, tiers);
         if (flag) flags.push({ resource: flag, reportedBy: [flag] });

@@ -75,20 +75,23 @@ const effective = (o: Json) => o.effectiveDateTime ?? o.effectivePeriod?.start ?
  */
 export function sameFactKeys(resource: Json, translations?: IcdTranslations): string[] {
   const t = resource.resourceType;
-  const k = (...parts: string[]) => `${t}#${parts.join('#')}`;
   switch (t) {
     case 'Condition':
-      return codingKeys(resource.code, translations).map((c) => k(c));
+      return codingKeys(resource.code, translations).map((c) => `${t}#${c}`);
     case 'AllergyIntolerance':
-      return codingKeys(resource.code).map((c) => k(c));
-    case 'Observation':
-      return codingKeys(resource.code).map((c) => k(c, String(effective(resource)), quantityKey(resource)));
-    case 'Immunization':
-      return codingKeys(resource.vaccineCode).map((c) =>
-        k(c, day(resource.occurrenceDateTime ?? resource.occurrenceString)),
-      );
-    case 'MedicationRequest':
-      return codingKeys(resource.medicationCodeableConcept).map((c) => k(c, day(resource.authoredOn)));
+      return codingKeys(resource.code).map((c) => `${t}#${c}`);
+    case 'Observation': {
+      const rest = `#${String(effective(resource))}#${quantityKey(resource)}`;
+      return codingKeys(resource.code).map((c) => `${t}#${c}${rest}`);
+    }
+    case 'Immunization': {
+      const when = day(resource.occurrenceDateTime ?? resource.occurrenceString);
+      return codingKeys(resource.vaccineCode).map((c) => `${t}#${c}#${when}`);
+    }
+    case 'MedicationRequest': {
+      const when = day(resource.authoredOn);
+      return codingKeys(resource.medicationCodeableConcept).map((c) => `${t}#${c}#${when}`);
+    }
     default:
       return [];
   }

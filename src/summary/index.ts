@@ -4,6 +4,7 @@ export { everythingPage, parseEverythingQuery } from './everything.ts';
 export { narrativeLanguage } from './narrative.ts';
 export {
   everythingOperation,
+  type AuditedResponse,
   summaryCapabilityOperations,
   summaryOperation,
   type SummaryOperationDeps,

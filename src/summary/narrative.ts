@@ -18,8 +18,14 @@ export function narrativeLanguage(acceptLanguage: string | undefined): Lang {
   return first?.tag.startsWith('en') ? 'en' : 'zh';
 }
 
-const escape = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const TO_ESCAPE = /[&<>"]/g;
+
+/** XHTML text: one pass, and none at all for the usual cell with nothing to escape. */
+function escape(s: string): string {
+  TO_ESCAPE.lastIndex = 0;
+  return TO_ESCAPE.test(s) ? s.replace(TO_ESCAPE, (c) => ESCAPES[c]!) : s;
+}
 
 const COLUMNS: Record<Lang, string[]> = {
   zh: ['项目', '日期', '结果或状态', '来源机构'],

@@ -1,12 +1,13 @@
 import { fail } from '../kernel/outcomes.ts';
 import type { OperationHandler } from '../repository/router/fhir-router.ts';
-import type { FhirRequest } from '../repository/router/fhir-request.ts';
+import type { AuditHints } from '../audit/index.ts';
+import type { FhirRequest, FhirResponse } from '../repository/router/fhir-request.ts';
 import { jsonResponse } from '../repository/router/respond.ts';
 import type { Queryable } from '../db/database.ts';
 import { buildSummary, type InstitutionLookup, type VisibleFilter } from './build-summary.ts';
 import { everythingPage, parseEverythingQuery } from './everything.ts';
 import { narrativeLanguage } from './narrative.ts';
-import { resolvePerson } from './person.ts';
+import { resolvePerson, type Person } from './person.ts';
 import type { RecognitionList } from './recognition.ts';
 import type { SelectionRules } from './select-entries.ts';
 
@@ -24,10 +25,16 @@ export interface SummaryOperationDeps {
   /** The document's time; the wall clock in service. */
   clock?: () => Date;
   /**
-   * The access-policy seam: which of the person's resources this request may see, and the
-   * caller's institution (its own results are not flagged as recognised). Defaults: everything.
+   * The access-policy seam: throws 403 when the caller may not open this person (called with
+   * `person` undefined when the record does not exist, so a refused caller cannot tell the two
+   * apart); else which of the person's resources it may see, and the caller's institution (its
+   * own results are not flagged as recognised). Defaults: everything.
    */
-  policy?: (req: FhirRequest) => Promise<{ visible?: VisibleFilter; institution?: string }>;
+  policy?: (
+    req: FhirRequest,
+    person: Person | undefined,
+    requestedId: string,
+  ) => Promise<{ visible?: VisibleFilter; institution?: string }>;
 }
 
 function requireInstance(
@@ -44,12 +51,37 @@ function requireInstance(
   return target.id;
 }
 
+/**
+ * A person-wide answer with what its AuditEvent should name: the golden person and every record
+ * of theirs. The HTTP adapter hands `audit` to the audit middleware (`res.locals.audit`), which then
+ * need not scan the answer — a summary is most of a megabyte — for Patient references.
+ */
+export type AuditedResponse = FhirResponse & { audit?: Pick<AuditHints, 'person' | 'patients'> };
+
+function withAuditHints(response: FhirResponse, person: Person): AuditedResponse {
+  const golden = `Patient/${String(person.golden.id)}`;
+  return {
+    ...response,
+    audit: { person: golden, patients: [golden, ...person.sourceIds.map((id) => `Patient/${id}`)] },
+  };
+}
+
+/** The person of any of its records; an unknown record is refused by the policy first, then 404. */
+async function personFor(deps: SummaryOperationDeps, req: FhirRequest, id: string): Promise<Person> {
+  try {
+    return await resolvePerson(deps.db, id, deps.canonicalBase);
+  } catch (err) {
+    if ((err as { status?: number }).status === 404 && deps.policy) await deps.policy(req, undefined, id);
+    throw err;
+  }
+}
+
 /** `GET Patient/{id}/$summary`: the person's International Patient Summary (a document Bundle). */
 export function summaryOperation(deps: SummaryOperationDeps): OperationHandler {
   return async (req, target) => {
     const id = requireInstance('$summary', req, target);
-    const person = await resolvePerson(deps.db, id, deps.canonicalBase);
-    const access = (await deps.policy?.(req)) ?? {};
+    const person = await personFor(deps, req, id);
+    const access = (await deps.policy?.(req, person, id)) ?? {};
     const bundle = await buildSummary(
       {
         db: deps.db,
@@ -67,7 +99,7 @@ export function summaryOperation(deps: SummaryOperationDeps): OperationHandler {
         ...(access.institution ? { viewerInstitution: access.institution } : {}),
       },
     );
-    return jsonResponse(200, bundle, { 'Content-Language': bundle.language });
+    return withAuditHints(jsonResponse(200, bundle, { 'Content-Language': bundle.language }), person);
   };
 }
 
@@ -76,11 +108,14 @@ export function everythingOperation(deps: SummaryOperationDeps): OperationHandle
   return async (req, target) => {
     const id = requireInstance('$everything', req, target);
     const query = parseEverythingQuery(req.query);
-    const person = await resolvePerson(deps.db, id, deps.canonicalBase);
-    const access = (await deps.policy?.(req)) ?? {};
-    return jsonResponse(
-      200,
-      await everythingPage(deps.db, person, query, req.requestUrl, deps.baseUrl, access.visible),
+    const person = await personFor(deps, req, id);
+    const access = (await deps.policy?.(req, person, id)) ?? {};
+    return withAuditHints(
+      jsonResponse(
+        200,
+        await everythingPage(deps.db, person, query, req.requestUrl, deps.baseUrl, access.visible),
+      ),
+      person,
     );
   };
 }

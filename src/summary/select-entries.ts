@@ -29,30 +29,142 @@ export interface SelectedEntries {
   careTeam: Json[];
 }
 
-/** Newest first by the resource's indexed clinical date (`sp_date`), then by id for a stable order. */
-const DATED = (dateCode: string) => `
-  LEFT JOIN LATERAL (SELECT max(d.lo) AS at FROM sp_date d
-    WHERE d.resource_type = r.resource_type AND d.resource_id = r.id AND d.code = '${dateCode}') dt ON true`;
+type Section = keyof SelectedEntries;
 
-const BASE = `FROM resource r`;
-const MINE = `NOT r.deleted AND r.compartments && $1::text[]`;
-const NOT_ERROR = `coalesce(r.content->>'status', '') NOT IN ('entered-in-error', 'cancelled')`;
-/** The resource has a token row for the search parameter with one of the codes (the index answers, not the JSON). */
-const TOKEN = (param: string, codes: string[]) => `EXISTS (SELECT 1 FROM sp_token t
-  WHERE t.resource_type = r.resource_type AND t.resource_id = r.id AND t.code = '${param}'
-    AND t.value IN (${codes.map((c) => `'${c}'`).join(', ')}))`;
-const HAS_TOKEN = (param: string) => `EXISTS (SELECT 1 FROM sp_token t
-  WHERE t.resource_type = r.resource_type AND t.resource_id = r.id AND t.code = '${param}')`;
-const ACTIVE_CLINICAL = `(NOT ${HAS_TOKEN('clinical-status')} OR ${TOKEN('clinical-status', ['active', 'recurrence', 'relapse'])})`;
-const NOT_REFUTED = `NOT ${TOKEN('verification-status', ['entered-in-error', 'refuted'])}`;
-const VITAL = TOKEN('category', ['vital-signs']);
-const SOCIAL = TOKEN('category', ['social-history']);
+/** Types whose rules read a token (clinical or verification status, category, episode type). */
+const TOKEN_TYPES = ['Condition', 'AllergyIntolerance', 'Observation', 'ServiceRequest', 'EpisodeOfCare'];
+
+const list = (values: string[]) => values.map((v) => `'${v}'`).join(', ');
+const NOT_ERROR = `coalesce(f.status, '') NOT IN ('entered-in-error', 'cancelled')`;
+const RECENT = `f.at >= $2`;
 
 /**
- * Reads only what the summary shows, by the IPS rules, with one statement per section: active or
- * recurring problems, current medicines, allergies, given vaccines, recent results, the latest
- * vital sign per code (a series for blood pressure and glucose), recent procedures and encounters,
- * referrals in flight and the family-doctor contract. The whole record is never loaded.
+ * The IPS rules, one WHEN per section (a resource lands in one section at most): active or
+ * recurring problems and allergies that are not refuted, current medicines, given vaccines,
+ * recent results (reports and observations that are neither vital signs nor social history),
+ * every vital sign (thinned to series below), recent procedures and encounters, referrals in
+ * flight and the family-doctor contract with its care team.
+ */
+const SECTION_OF = `CASE
+    WHEN f.resource_type = 'Condition' AND (NOT f.has_clinical OR f.clinical_active) AND NOT f.refuted
+      THEN 'problems'
+    WHEN f.resource_type = 'AllergyIntolerance' AND (NOT f.has_clinical OR f.clinical_active) AND NOT f.refuted
+      THEN 'allergies'
+    WHEN (f.resource_type = 'MedicationRequest' AND f.status IN ('active', 'on-hold'))
+      OR (f.resource_type = 'MedicationStatement' AND f.status IN ('active', 'intended', 'on-hold'))
+      THEN 'medications'
+    WHEN f.resource_type = 'Immunization' AND coalesce(f.status, 'completed') = 'completed'
+      THEN 'immunizations'
+    WHEN f.resource_type = 'DiagnosticReport' AND ${NOT_ERROR} AND ${RECENT}
+      THEN 'results'
+    WHEN f.resource_type = 'Observation' AND ${NOT_ERROR} AND f.vital
+      THEN 'vitalSigns'
+    WHEN f.resource_type = 'Observation' AND ${NOT_ERROR} AND NOT f.social AND ${RECENT}
+      THEN 'results'
+    WHEN f.resource_type = 'Procedure' AND ${NOT_ERROR} AND ${RECENT} AND f.status IN ('completed', 'in-progress')
+      THEN 'procedures'
+    WHEN f.resource_type = 'Encounter' AND ${NOT_ERROR} AND ${RECENT}
+      THEN 'encounters'
+    WHEN f.resource_type = 'ServiceRequest' AND f.status IN ('draft', 'active', 'on-hold') AND f.referral
+      THEN 'referrals'
+    WHEN (f.resource_type = 'EpisodeOfCare' AND f.status IN ('planned', 'active', 'waitlist') AND f.contract)
+      OR (f.resource_type = 'CareTeam' AND coalesce(f.status, 'active') IN ('proposed', 'active'))
+      THEN 'careTeam'
+  END`;
+
+/**
+ * The search parameter (`sp_date` code) of the clinical date each type is ordered — and, for
+ * results, limited — by. Allergies, episodes and care teams are ordered by id alone.
+ */
+const DATE_PARAM: Record<string, string> = {
+  Condition: 'recorded-date',
+  MedicationRequest: 'authoredon',
+  MedicationStatement: 'authoredon',
+  ServiceRequest: 'authored',
+  Immunization: 'date',
+  DiagnosticReport: 'date',
+  Observation: 'date',
+  Procedure: 'date',
+  Encounter: 'date',
+};
+const DATE_CODE = `CASE r.resource_type ${Object.entries(DATE_PARAM)
+  .map(([type, code]) => `WHEN '${type}' THEN '${code}'`)
+  .join(' ')} END`;
+
+/**
+ * Within a section: reports before observations among results, the care-team section's contract
+ * before its teams, vital signs grouped by code; then newest first (vital signs with an undated
+ * reading first, as their series window orders them), then by id for a stable order.
+ */
+const ORDER = `section,
+    CASE section
+      WHEN 'results' THEN (resource_type <> 'DiagnosticReport')::int::text
+      WHEN 'careTeam' THEN (resource_type <> 'EpisodeOfCare')::int::text
+      WHEN 'vitalSigns' THEN code
+      ELSE ''
+    END,
+    CASE WHEN section = 'vitalSigns' THEN at IS NOT NULL ELSE at IS NULL END,
+    at DESC, id`;
+
+/**
+ * The person's rows are found once (`compartments`, the GIN index), and only for those ids are
+ * the tokens and dates the rules need looked up (the `(resource_type, resource_id)` indexes, one
+ * probe per row): the cost follows the person's record, not the store. Each row is then placed in
+ * its section by the IPS rules, vital signs are thinned to the latest per code (a series for
+ * blood pressure and glucose), and one ordered answer comes back.
+ */
+const SELECTION_SQL = `
+WITH facts AS (
+  SELECT r.resource_type, r.id, r.content, r.content->>'status' AS status, dt.at,
+         coalesce(tk.has_clinical, false) AS has_clinical,
+         coalesce(tk.clinical_active, false) AS clinical_active,
+         coalesce(tk.refuted, false) AS refuted,
+         coalesce(tk.vital, false) AS vital,
+         coalesce(tk.social, false) AS social,
+         coalesce(tk.referral, false) AS referral,
+         coalesce(tk.contract, false) AS contract
+    FROM resource r
+    LEFT JOIN LATERAL (
+      SELECT max(d.lo) AS at FROM sp_date d
+       WHERE r.resource_type IN (${list(Object.keys(DATE_PARAM))})
+         AND d.resource_type = r.resource_type AND d.resource_id = r.id AND d.code = ${DATE_CODE}
+    ) dt ON true
+    LEFT JOIN LATERAL (
+      SELECT bool_or(t.code = 'clinical-status') AS has_clinical,
+             bool_or(t.code = 'clinical-status' AND t.value IN ('active', 'recurrence', 'relapse')) AS clinical_active,
+             bool_or(t.code = 'verification-status' AND t.value IN ('entered-in-error', 'refuted')) AS refuted,
+             bool_or(t.code = 'category' AND t.value = 'vital-signs') AS vital,
+             bool_or(t.code = 'category' AND t.value = 'social-history') AS social,
+             bool_or(t.code = 'category' AND t.value = '3457005') AS referral,
+             bool_or(t.code = 'type' AND t.value = 'family-doctor-contract') AS contract
+        FROM sp_token t
+       WHERE r.resource_type IN (${list(TOKEN_TYPES)})
+         AND t.resource_type = r.resource_type AND t.resource_id = r.id
+         AND t.code IN ('clinical-status', 'verification-status', 'category', 'type')
+    ) tk ON true
+   WHERE r.compartments && $1::text[] AND NOT r.deleted
+),
+placed AS MATERIALIZED (
+  SELECT f.resource_type, f.id, f.content, f.at, ${SECTION_OF} AS section FROM facts f
+),
+ranked AS (
+  SELECT p.*, p.content->'code'->'coding'->0->>'code' AS code,
+         row_number() OVER (
+           PARTITION BY p.section, p.content->'code'->'coding'->0->>'system', p.content->'code'->'coding'->0->>'code'
+           ORDER BY p.at DESC, p.id) AS n
+    FROM placed p
+   WHERE p.section IS NOT NULL
+)
+SELECT section, content FROM ranked
+ WHERE section <> 'vitalSigns' OR n = 1 OR (code = ANY($3::text[]) AND n <= $4)
+ ORDER BY ${ORDER}`;
+
+/**
+ * Reads only what the summary shows, by the IPS rules, in one statement over the person's own
+ * rows: active or recurring problems, current medicines, allergies, given vaccines, recent
+ * results, the latest vital sign per code (a series for blood pressure and glucose), recent
+ * procedures and encounters, referrals in flight and the family-doctor contract. The rules run
+ * in SQL; rows no section takes never leave the database.
  */
 export async function selectEntries(
   db: Queryable,
@@ -62,93 +174,24 @@ export async function selectEntries(
 ): Promise<SelectedEntries> {
   const since = new Date(asOf);
   since.setUTCMonth(since.getUTCMonth() - rules.resultMonths);
-  const rows = async (sql: string, params: unknown[] = []): Promise<Json[]> =>
-    (await db.query<{ content: Json }>(sql, [patientIds, ...params])).rows.map((x) => x.content);
-  const recent = (type: string, dateCode: string, extra: string) =>
-    rows(
-      `SELECT r.content ${BASE} ${DATED(dateCode)}
-       WHERE r.resource_type = '${type}' AND ${MINE} AND ${NOT_ERROR} AND dt.at >= $2 ${extra}
-       ORDER BY dt.at DESC, r.id`,
-      [since.toISOString()],
-    );
-
-  const [
-    problems,
-    medications,
-    allergies,
-    immunizations,
-    reports,
-    observations,
-    vitalSigns,
-    procedures,
-    encounters,
-    referrals,
-    careTeam,
-  ] = await Promise.all([
-    rows(
-      `SELECT r.content ${BASE} ${DATED('recorded-date')}
-       WHERE r.resource_type = 'Condition' AND ${MINE} AND ${ACTIVE_CLINICAL} AND ${NOT_REFUTED}
-       ORDER BY dt.at DESC NULLS LAST, r.id`,
-    ),
-    rows(
-      `SELECT r.content ${BASE} ${DATED('authoredon')}
-       WHERE ((r.resource_type = 'MedicationRequest' AND r.content->>'status' IN ('active', 'on-hold'))
-          OR (r.resource_type = 'MedicationStatement' AND r.content->>'status' IN ('active', 'intended', 'on-hold')))
-         AND ${MINE}
-       ORDER BY dt.at DESC NULLS LAST, r.id`,
-    ),
-    rows(
-      `SELECT r.content ${BASE}
-       WHERE r.resource_type = 'AllergyIntolerance' AND ${MINE} AND ${ACTIVE_CLINICAL} AND ${NOT_REFUTED}
-       ORDER BY r.id`,
-    ),
-    rows(
-      `SELECT r.content ${BASE} ${DATED('date')}
-       WHERE r.resource_type = 'Immunization' AND ${MINE} AND coalesce(r.content->>'status', 'completed') = 'completed'
-       ORDER BY dt.at DESC NULLS LAST, r.id`,
-    ),
-    recent('DiagnosticReport', 'date', ''),
-    recent('Observation', 'date', `AND NOT ${VITAL} AND NOT ${SOCIAL}`),
-    rows(
-      `SELECT content FROM (
-         SELECT r.content, r.id, dt.at, row_number() OVER (
-           PARTITION BY r.content->'code'->'coding'->0->>'system', r.content->'code'->'coding'->0->>'code'
-           ORDER BY dt.at DESC, r.id) AS n,
-           r.content->'code'->'coding'->0->>'code' AS code
-         ${BASE} ${DATED('date')}
-         WHERE r.resource_type = 'Observation' AND ${MINE} AND ${NOT_ERROR} AND ${VITAL}) v
-       WHERE v.n = 1 OR (v.code = ANY($2::text[]) AND v.n <= $3)
-       ORDER BY v.code, v.at DESC, v.id`,
-      [SERIES_CODES, rules.seriesLength],
-    ),
-    recent('Procedure', 'date', `AND r.content->>'status' IN ('completed', 'in-progress')`),
-    recent('Encounter', 'date', ''),
-    rows(
-      `SELECT r.content ${BASE} ${DATED('authored')}
-       WHERE r.resource_type = 'ServiceRequest' AND ${MINE}
-         AND r.content->>'status' IN ('draft', 'active', 'on-hold')
-         AND ${TOKEN('category', ['3457005'])}
-       ORDER BY dt.at DESC NULLS LAST, r.id`,
-    ),
-    rows(
-      `SELECT r.content ${BASE}
-       WHERE ((r.resource_type = 'EpisodeOfCare' AND r.content->>'status' IN ('planned', 'active', 'waitlist')
-               AND ${TOKEN('type', ['family-doctor-contract'])})
-          OR (r.resource_type = 'CareTeam' AND coalesce(r.content->>'status', 'active') IN ('proposed', 'active')))
-         AND ${MINE}
-       ORDER BY r.resource_type DESC, r.id`,
-    ),
-  ]);
-  return {
-    problems,
-    medications,
-    allergies,
-    immunizations,
-    results: [...reports, ...observations],
-    vitalSigns,
-    procedures,
-    encounters,
-    referrals,
-    careTeam,
+  const out: SelectedEntries = {
+    problems: [],
+    medications: [],
+    allergies: [],
+    immunizations: [],
+    results: [],
+    vitalSigns: [],
+    procedures: [],
+    encounters: [],
+    referrals: [],
+    careTeam: [],
   };
+  const { rows } = await db.query<{ section: Section; content: Json }>(SELECTION_SQL, [
+    patientIds,
+    since.toISOString(),
+    SERIES_CODES,
+    rules.seriesLength,
+  ]);
+  for (const row of rows) out[row.section].push(row.content);
+  return out;
 }

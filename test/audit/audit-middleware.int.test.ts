@@ -103,6 +103,17 @@ describe('audit middleware', () => {
       res.locals.audit = { purposeOfUse: 'BTG', person: 'Patient/person-9' };
       res.type('application/fhir+json').send(JSON.stringify({ resourceType: 'Bundle', type: 'document' }));
     });
+    // A person-wide answer whose handler names the person's records itself (as $summary does).
+    app.get('/fhir/Patient/:id/\\$everything', (req, res) => {
+      res.locals.audit = { person: 'Patient/golden-7', patients: ['Patient/golden-7', 'Patient/src-7'] };
+      res.type('application/fhir+json').send(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'searchset',
+          entry: [{ resource: { resourceType: 'Observation', subject: { reference: 'Patient/unscanned' } } }],
+        }),
+      );
+    });
     app.get('/fhir/Patient/:id', (req, res) => {
       res
         .status(403)
@@ -201,6 +212,17 @@ describe('audit middleware', () => {
     expect(summary.entity[0].detail).toEqual([{ type: 'operation', valueString: '$summary' }]);
     expect(summary.agent[0].purposeOfUse[0].coding[0].code).toBe('BTG');
     expect(summary.entity.map((e: any) => e.what.reference)).toEqual(['Patient/p5', 'Patient/person-9']);
+  });
+
+  it('takes the patients a handler names instead of scanning its answer for them', async () => {
+    expect((await get('/fhir/Patient/src-7/$everything', 'dr-hu')).status).toBe(200);
+    const [event] = await auditSearch([
+      ['entity', 'Patient/src-7'],
+      ['subtype', 'operation'],
+    ]);
+    const named = event.entity.map((e: any) => e.what.reference);
+    expect(named).toEqual(['Patient/src-7', 'Patient/golden-7']);
+    expect(named).not.toContain('Patient/unscanned');
   });
 
   it('AuditEvents are searchable by patient, agent, outcome, date, type and subtype', async () => {

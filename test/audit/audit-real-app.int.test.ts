@@ -86,6 +86,23 @@ describe('audit in front of the real FHIR API', () => {
       }),
     });
     expect(obs.status).toBe(201);
+    // The clinician's care relationship: a recent encounter at their institution (the policy).
+    const org = { resourceType: 'Organization', id: 'township-a', name: 'Township A' };
+    expect(
+      (await call(admin, '/Organization/township-a', { method: 'PUT', body: JSON.stringify(org) })).status,
+    ).toBe(201);
+    const encounter = await call(admin, '/Encounter', {
+      method: 'POST',
+      body: JSON.stringify({
+        resourceType: 'Encounter',
+        status: 'finished',
+        class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+        subject: { reference: `Patient/${pid}` },
+        serviceProvider: { reference: 'Organization/township-a' },
+        period: { start: new Date().toISOString() },
+      }),
+    });
+    expect(encounter.status).toBe(201);
     expect((await call(clinician, `/Observation/${obs.body.id}`)).status).toBe(200);
     expect((await call(clinician, `/Observation?subject=Patient/${pid}`)).status).toBe(200);
     await trail.flush();

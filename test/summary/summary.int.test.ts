@@ -8,6 +8,7 @@ import type { FhirRequest } from '../../src/repository/router/fhir-request.ts';
 import type { OperationHandler } from '../../src/repository/router/fhir-router.ts';
 import {
   everythingOperation,
+  type AuditedResponse,
   loadRecognitionList,
   summaryOperation,
   type SummaryOperationDeps,
@@ -335,6 +336,23 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
           .map((o) => o.component[0].valueQuantity.value)
           .sort(),
       ).toEqual([138, 152]);
+    });
+
+    it('names the golden person and every record of theirs for the audit, sparing it a scan of the answer', async () => {
+      const golden = `Patient/${goldenId}`;
+      const records = [golden, ...sourceIds.map((id) => `Patient/${id}`)].sort();
+      for (const [op, name] of [
+        [summaryOperation(deps), '$summary'],
+        [everythingOperation(deps), '$everything'],
+      ] as const) {
+        const res = (await op(request(['Patient', sourceIds[1]!, name]), {
+          resourceType: 'Patient',
+          id: sourceIds[1]!,
+        })) as AuditedResponse;
+        expect(res.status).toBe(200);
+        expect(res.audit?.person, name).toBe(golden);
+        expect([...(res.audit?.patients ?? [])].sort(), name).toEqual(records);
+      }
     });
 
     it('puts the referral in flight in the plan of care through a CarePlan', async () => {

@@ -6,7 +6,8 @@ import { readInstitutionKey } from '../../institutions/institution-keys.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { manifestFiles, readManifest } from '../send/manifest.ts';
 import { sendDemoDirectory } from '../send/sender.ts';
-import { archiveCounts, waitUntilFinal } from '../send/wait.ts';
+import { archiveCounts, waitUntilFinal, type ArchiveCounts } from '../send/wait.ts';
+import type { CountArchive } from './archive-query.ts';
 import { loadGenerator, type GenerateDemoCounty } from './generator.ts';
 import { countyDir, readDemoState, todayInChina, writeDemoState, type DemoLoadState } from './state.ts';
 
@@ -26,6 +27,12 @@ export interface DemoLoadProgress {
 }
 
 export interface DemoLoad {
+  /**
+   * Generates the county files now if this data folder has none yet (nothing else is needed for
+   * that): `npm start` calls it while the embedded servers start, so the CPU-bound generation
+   * overlaps their start-up instead of following it. Optional; `start` awaits it either way.
+   */
+  prepare(): Promise<void>;
   /**
    * Starts the load in the background (after the gateway, MLLP listener and worker are up);
    * `envPrefix` goes before the printed commands (`HIE_DATA_DIR=… ` for a non-default folder).
@@ -53,6 +60,13 @@ export interface DemoLoadOptions {
   generate?: GenerateDemoCounty;
   /** The load date at the first start (defaults to today in +08:00). */
   today?: () => string;
+  /**
+   * Counts queued and failed messages while the worker settles. Default: `GET /ingest/messages`
+   * with an admin token; `npm start` passes `sqlArchiveCounts(db)`, which asks PostgreSQL once.
+   */
+  countArchive?: CountArchive;
+  /** How often the archive is counted while settling (default 500 ms). */
+  pollMs?: number;
 }
 
 /** Whether this configuration loads the demo county at start. */
@@ -81,10 +95,48 @@ export function createDemoLoad(opts: DemoLoadOptions): DemoLoad {
   let running: Promise<void> | undefined;
   let prefix = '';
 
-  const run = async () => {
+  /** Reads (or starts) the state and generates the county when it is not on disk yet. */
+  const prepareOnce = async (): Promise<DemoLoadState> => {
     const dataDir = config.dataDir;
     let state = await readDemoState(dataDir);
-    if (state?.complete) {
+    if (state?.complete) return state;
+    state ??= {
+      format: 'county-hie-demo-load/1',
+      seed: DEMO_SEED,
+      residents: config.demoResidents,
+      asOf: (opts.today ?? todayInChina)(),
+      generated: false,
+      doneFiles: [],
+      complete: false,
+    };
+    await save(state);
+    if (!state.generated) {
+      progress.state = 'generating';
+      logger.info(
+        { residents: state.residents, asOf: state.asOf },
+        'generating the demo county (first start of this data folder)',
+      );
+      const dir = countyDir(dataDir);
+      // A half-written directory from a killed generation is thrown away, not trusted.
+      await rm(dir, { recursive: true, force: true });
+      const generate = opts.generate ?? (await loadGenerator());
+      await generate({ residents: state.residents, seed: state.seed, asOf: state.asOf }, dir);
+      state = { ...state, generated: true, doneFiles: [] };
+      await save(state);
+      progress.state = 'waiting';
+    }
+    return state;
+  };
+  let prepared: Promise<DemoLoadState> | undefined;
+  const prepare = () => (prepared ??= prepareOnce());
+  // One writer of the state file at a time, in the order of the changes.
+  let saving = Promise.resolve();
+  const save = (s: DemoLoadState) => (saving = saving.then(() => writeDemoState(config.dataDir, s)));
+
+  const run = async () => {
+    const dataDir = config.dataDir;
+    let state = await prepare();
+    if (state.complete) {
       const manifest = await readManifest(countyDir(dataDir)).catch(() => undefined);
       Object.assign(progress, {
         total: manifest?.totals.messages ?? 0,
@@ -97,35 +149,7 @@ export function createDemoLoad(opts: DemoLoadOptions): DemoLoad {
       announce(config.publicUrl, prefix, logger);
       return;
     }
-    state ??= {
-      format: 'county-hie-demo-load/1',
-      seed: DEMO_SEED,
-      residents: config.demoResidents,
-      asOf: (opts.today ?? todayInChina)(),
-      generated: false,
-      doneFiles: [],
-      complete: false,
-    };
-    // One writer of the state file at a time, in the order of the changes.
-    let saving = Promise.resolve();
-    const save = (s: DemoLoadState) => (saving = saving.then(() => writeDemoState(dataDir, s)));
-    await save(state);
-
     const dir = countyDir(dataDir);
-    if (!state.generated) {
-      progress.state = 'generating';
-      logger.info(
-        { residents: state.residents, asOf: state.asOf },
-        'generating the demo county (first start of this data folder)',
-      );
-      // A half-written directory from a killed generation is thrown away, not trusted.
-      await rm(dir, { recursive: true, force: true });
-      const generate = opts.generate ?? (await loadGenerator());
-      await generate({ residents: state.residents, seed: state.seed, asOf: state.asOf }, dir);
-      state = { ...state, generated: true, doneFiles: [] };
-      await save(state);
-    }
-
     const manifest = await readManifest(dir);
     const files = manifestFiles(manifest);
     const institutions = [...new Set(files.map((f) => f.institution))];
@@ -170,19 +194,18 @@ export function createDemoLoad(opts: DemoLoadOptions): DemoLoad {
     );
 
     progress.state = 'settling';
-    const admin = await issueToken(opts.signingKey, adminClaims(config.publicUrl), 3600);
-    const watch = {
-      publicUrl: config.publicUrl,
-      institutions,
-      bearer: async () => admin,
-      since,
-    };
-    const apply = (c: { queued: number; failed: number }) => {
+    const apply = (c: ArchiveCounts) => {
       progress.final = Math.max(0, progress.total - c.queued);
       progress.failed = Math.max(progress.failed, c.failed);
     };
-    apply(await archiveCounts(watch));
-    await waitUntilFinal({ ...watch, timeoutMs: 30 * 60_000, onPoll: apply, signal: abort.signal });
+    if (opts.countArchive) {
+      await settleWith(opts.countArchive, institutions, since, apply, opts.pollMs ?? 500, abort.signal);
+    } else {
+      const admin = await issueToken(opts.signingKey, adminClaims(config.publicUrl), 3600);
+      const watch = { publicUrl: config.publicUrl, institutions, bearer: async () => admin, since };
+      apply(await archiveCounts(watch));
+      await waitUntilFinal({ ...watch, timeoutMs: SETTLE_TIMEOUT_MS, onPoll: apply, signal: abort.signal });
+    }
     progress.final = progress.total;
     state = { ...state, complete: true, completedAt: new Date().toISOString() };
     await save(state);
@@ -192,6 +215,9 @@ export function createDemoLoad(opts: DemoLoadOptions): DemoLoad {
 
   return {
     done,
+    prepare: async () => {
+      await prepare();
+    },
     start(envPrefix = '') {
       prefix = envPrefix;
       running ??= run()
@@ -221,6 +247,30 @@ export function createDemoLoad(opts: DemoLoadOptions): DemoLoad {
       await running;
     },
   };
+}
+
+/** How long the worker may take to settle the county before the load is reported failed. */
+const SETTLE_TIMEOUT_MS = 30 * 60_000;
+
+/** Counts the archive until nothing of the load is queued (the worker stored or failed it all). */
+async function settleWith(
+  count: CountArchive,
+  institutions: readonly string[],
+  since: string,
+  onPoll: (c: ArchiveCounts) => void,
+  pollMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  for (;;) {
+    signal.throwIfAborted();
+    const counts = await count(institutions, since);
+    onPoll(counts);
+    if (counts.queued === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`${counts.queued} demo messages still queued after 30 minutes`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
 
 /** The first look: where things are and how to get in. */

@@ -15,3 +15,4 @@ export {
   type DemoLoadState,
 } from './state.ts';
 export { loadGenerator, type GenerateDemoCounty, type GenerateOptions } from './generator.ts';
+export { sqlArchiveCounts, type CountArchive } from './archive-query.ts';

@@ -161,7 +161,7 @@ export async function sendDemoDirectory(
   const institutionOf = new Map(files.map((f) => [f.path, f.institution]));
   for (const a of answers) {
     const bad = expected.get(`${a.path}#${a.index}`);
-    const ok = bad ? !a.accepted && a.answer === bad.expect : a.accepted;
+    const ok = bad ? !a.accepted && originalCode(a.answer) === bad.expect : a.accepted;
     if (ok && bad) expectedFailures++;
     if (!ok)
       mismatches.push({
@@ -278,4 +278,9 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
 
 function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
+}
+
+/** An enhanced-mode accept code (CE/CR/CA) is the same outcome as the manifest's AE/AR/AA. */
+function originalCode(code: string): string {
+  return code === 'CE' ? 'AE' : code === 'CR' ? 'AR' : code === 'CA' ? 'AA' : code;
 }

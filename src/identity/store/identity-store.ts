@@ -107,6 +107,14 @@ export async function rememberRejection(q: Queryable, a: string, b: string): Pro
   );
 }
 
+/** A record merged away leaves its person (inactive rows are never matched nor in a golden record). */
+export async function setRecordActive(q: Queryable, ref: string, active: boolean): Promise<void> {
+  await q.query(
+    `UPDATE identity_record SET active = $2, updated_at = clock_timestamp() WHERE patient_ref = $1`,
+    [ref, active],
+  );
+}
+
 export async function ensurePerson(q: Queryable, personId: string): Promise<void> {
   await q.query(`INSERT INTO identity_person (id) VALUES ($1) ON CONFLICT DO NOTHING`, [personId]);
 }

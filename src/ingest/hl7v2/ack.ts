@@ -5,9 +5,11 @@ import {
   type Hl7Delimiters,
   type ParsedHl7,
 } from '../../parse/hl7v2/index.ts';
+import { ackModeOf, msaCode, type AckMode, type AckOutcome } from './ack-mode.ts';
 
 export interface AckOptions {
-  code: 'AA' | 'AE' | 'AR';
+  /** The outcome; MSA-1 is this code in original mode, CA/CE/CR when the sender asked for enhanced mode. */
+  code: AckOutcome;
   /** MSA-3 text (kept in every version: v2.5+ retain it for backward compatibility). */
   text?: string;
   problems?: MappingProblem[];
@@ -20,6 +22,8 @@ export interface AckOptions {
   version?: string;
   /** MSH-7 of the ACK; default now. */
   now?: Date;
+  /** The acknowledgement mode when there is no parsed original to read MSH-15/16 from. */
+  mode?: AckMode;
 }
 
 const TABLE_0357: Record<string, string> = {
@@ -38,8 +42,10 @@ const TABLE_0357: Record<string, string> = {
 };
 
 /**
- * An original-mode acknowledgement (CR-terminated ER7) in the sender's own version and
- * delimiters, sender and receiver swapped. ERR by version (CONTRACTS.md "Inbound answers"):
+ * An acknowledgement (CR-terminated ER7) in the sender's own version and delimiters, sender and
+ * receiver swapped. Original mode (MSH-15 and MSH-16 empty): MSA-1 AA/AE/AR. Enhanced mode: this
+ * is the accept acknowledgement, MSA-1 CA/CE/CR (whether to send it at all is the edge's call,
+ * see `acceptAckWanted`); its own MSH-15/16 stay empty, as an acknowledgement is never answered. ERR by version (CONTRACTS.md "Inbound answers"):
  * ≤ 2.4 one ERR whose ERR-1 repeats `SEG^seq^field^code&text&HL70357`; ≥ 2.5 one ERR per
  * problem with ERR-2 location, ERR-3 table 0357 code, ERR-4 severity and ERR-8 text.
  * A problem without an HL7 code (storage down, a validation failure) is reported as 207.
@@ -72,7 +78,8 @@ export function buildAck(original: ParsedHl7 | undefined, opts: AckOptions): str
   const charset = msh?.raw(18);
   if (charset) mshFields.push('', '', '', '', '', charset);
   const segments = [mshFields.join(f)];
-  const msa = ['MSA', opts.code, original ? esc(original.controlId) : ''];
+  const mode = original ? ackModeOf(original) : (opts.mode ?? { kind: 'original' as const });
+  const msa = ['MSA', msaCode(mode, opts.code), original ? esc(original.controlId) : ''];
   if (opts.text) msa.push(esc(opts.text));
   segments.push(trimEnd(msa).join(f));
 
@@ -140,4 +147,24 @@ function isV25OrLater(version: string): boolean {
 function hl7Now(d: Date): string {
   const iso = d.toISOString(); // 2026-01-02T03:04:05.678Z
   return iso.slice(0, 19).replace(/[-:T]/g, '') + '+0000';
+}
+
+/**
+ * The same acknowledgement with MSA-1 set for `mode`. For ACKs built without a parsed original
+ * (a message the parser refused), whose MSH-15/16 were read leniently by the edge instead.
+ * Idempotent: an ACK already in the right mode comes back unchanged.
+ */
+export function inAckMode(ack: string, mode: AckMode, outcome: AckOutcome): string {
+  const f = ack[3];
+  if (!f) return ack;
+  const code = msaCode(mode, outcome);
+  return ack
+    .split('\r')
+    .map((seg) => {
+      if (!seg.startsWith(`MSA${f}`)) return seg;
+      const fields = seg.split(f);
+      fields[1] = code;
+      return fields.join(f);
+    })
+    .join('\r');
 }

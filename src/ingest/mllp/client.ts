@@ -77,6 +77,19 @@ export class MllpClient {
     });
   }
 
+  /**
+   * Sends one message for which no acknowledgement will come (HL7 enhanced mode, MSH-15 NE):
+   * resolves once the bytes are handed to the socket. ACKs are matched to sends by order, so
+   * should one come for this message after all, the next `send` resolves with it.
+   */
+  async sendWithoutAck(raw: Buffer): Promise<void> {
+    await this.connect();
+    const socket = this.socket!;
+    await new Promise<void>((resolve, reject) =>
+      socket.write(frame(raw), (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
   async close(): Promise<void> {
     const s = this.socket;
     if (!s) return;

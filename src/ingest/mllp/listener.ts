@@ -21,7 +21,11 @@ export interface MllpListenerOptions {
   maxMessageBytes: number;
   idleTimeoutMs: number;
   logger: Logger;
-  /** Stores the message and returns the ACK bytes; the ACK is written only once this resolves. */
+  /**
+   * Stores the message and returns the ACK bytes; the ACK is written only once this resolves.
+   * An empty buffer writes nothing (HL7 enhanced mode: the sender asked for no acknowledgement)
+   * and the connection stays open; a rejection closes the connection.
+   */
   handle: (raw: Buffer, peer: MllpPeer) => Promise<Buffer>;
 }
 
@@ -136,7 +140,7 @@ class Connection {
       try {
         if (this.closed) return; // the sender left: it will resend what it got no ACK for
         const ack = await this.opts.handle(raw, this.peer);
-        if (!this.closed) this.socket.write(frame(ack));
+        if (!this.closed && ack.length > 0) this.socket.write(frame(ack));
       } catch (err) {
         // No ACK can be promised for this message: drop the connection so the sender resends.
         this.log('warn', `mllp: handler failed, closing connection: ${(err as Error).message}`);

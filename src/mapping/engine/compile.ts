@@ -9,6 +9,9 @@ import { compileFhirPath, describe, type FhirPathFn } from './fhirpath.ts';
 import { jsonReader, compileTarget, type Reader, type Setter } from './paths.ts';
 import type { LoadProblem, SourceFile } from './problems.ts';
 import { toPlainNumbers } from '../../kernel/fhir-json.ts';
+import { parseHl7, ParsedHl7 } from '../../parse/hl7v2/index.ts';
+import { compileGroupPath, messageGroup, type Hl7Group } from '../hl7v2-files/paths.ts';
+import { compileVars, type Hl7Vars } from '../hl7v2-files/vars.ts';
 import {
   compileValue,
   fillTemplate,
@@ -16,6 +19,7 @@ import {
   location,
   V2_0203,
   type CompiledValue,
+  type InputFormat,
   type Run,
   type Scope,
   type ValueSpec,
@@ -26,10 +30,16 @@ export interface MappingFile {
   id: string;
   version: string | number;
   description?: string;
-  format: 'csv' | 'json';
-  feed: string;
+  format: InputFormat;
+  /** CSV/JSON: the feed name. */
+  feed?: string;
   institutions?: string[];
+  /** HL7: MSH-3 sending applications (with institutions: the most specific selection). */
+  applications?: string[];
+  /** CSV/JSON: MappedMessage.type; HL7: the MSH-9 type handled (`ORM^O01`). */
   messageType?: string;
+  /** HL7: FHIRPath variables, name → HL7 path read in the current segment group. */
+  vars?: Record<string, string>;
   controlId?: ValueSpec;
   eventTime?: ValueSpec;
   resources: {
@@ -45,20 +55,26 @@ export interface MappingFile {
 export interface CompiledMapping {
   readonly id: string;
   readonly version: string;
-  readonly format: 'csv' | 'json';
+  readonly format: InputFormat;
+  /** CSV/JSON: the feed; HL7: the message type (`VXU^V04`). */
   readonly feed: string;
   /** Absent: the shipped default for every institution. */
   readonly institutions?: readonly string[];
+  /** HL7 only: MSH-3 sending applications this mapping is for (absent: any). */
+  readonly applications?: readonly string[];
   readonly file: string;
-  /** A CSV row or a parsed JSON object (numbers as LosslessNumber where exact text matters). */
-  map(input: CsvRow | unknown, ctx: MappingContext): MappedMessage;
+  /**
+   * A CSV row, a parsed JSON object (numbers as LosslessNumber where exact text matters), or an
+   * HL7 v2 message (parsed, or its ER7 text).
+   */
+  map(input: CsvRow | ParsedHl7 | unknown, ctx: MappingContext): MappedMessage;
 }
 
 interface CompiledResource {
   name: string;
   type: string;
   when?: FhirPathFn;
-  repeat?: { pointer: string; read: Reader };
+  repeat?: { pointer: string; read: Reader } | { pointer: string; groups: (root: Hl7Group) => Hl7Group[] };
   keySystem: string;
   keyType?: string;
   keyValue: CompiledValue;
@@ -73,18 +89,38 @@ export function compileMapping(
   problems: LoadProblem[],
 ): CompiledMapping {
   const at = (path: (string | number)[], reason: string) => problems.push(src.problem(path, reason));
+  const hl7 = m.format === 'hl7v2';
+  const vars: Hl7Vars | undefined = hl7
+    ? compileVars(m.vars, (name, reason) => at(['vars', name], reason))
+    : undefined;
+  if (!hl7 && m.vars !== undefined) at(['vars'], 'vars are for HL7 v2 input only');
+  if (!hl7 && m.applications !== undefined) at(['applications'], 'applications are for HL7 v2 input only');
+  if (hl7 && m.messageType === undefined)
+    at(['format'], 'an HL7 v2 mapping needs messageType (e.g. ORM^O01)');
+  if (!hl7 && m.feed === undefined) at(['format'], `a ${m.format} mapping needs feed`);
+  const varNames = vars?.names ?? [];
   const value = (spec: ValueSpec, path: (string | number)[]) =>
-    compileValue(spec, m.format, conceptMaps, (field, reason) => at([...path, field], reason));
+    compileValue(spec, m.format, conceptMaps, (field, reason) => at([...path, field], reason), varNames);
   const names = new Map(m.resources.map((r, i) => [r.name, { index: i, repeated: r.repeat !== undefined }]));
   const resources: CompiledResource[] = m.resources.map((r, i) => {
     const path = ['resources', i];
     if (names.get(r.name)?.index !== i) at([...path, 'name'], `resource name "${r.name}" is used twice`);
-    if (r.repeat !== undefined && m.format !== 'json')
-      at([...path, 'repeat'], 'repeat is for JSON input only');
+    if (r.repeat !== undefined && m.format === 'csv')
+      at([...path, 'repeat'], 'repeat is for JSON and HL7 v2 input only');
+    let repeat: CompiledResource['repeat'];
+    if (r.repeat !== undefined && m.format !== 'csv') {
+      try {
+        repeat = hl7
+          ? { pointer: r.repeat, groups: compileGroupPath(r.repeat) }
+          : { pointer: r.repeat, read: jsonReader(r.repeat) };
+      } catch (err) {
+        at([...path, 'repeat'], (err as Error).message);
+      }
+    }
     let when: FhirPathFn | undefined;
     if (r.when !== undefined) {
       try {
-        when = compileFhirPath(r.when);
+        when = compileFhirPath(r.when, varNames);
       } catch (err) {
         at([...path, 'when'], `FHIRPath does not compile: ${(err as Error).message}`);
       }
@@ -110,7 +146,7 @@ export function compileMapping(
       name: r.name,
       type: r.type,
       ...(when ? { when } : {}),
-      ...(r.repeat !== undefined ? { repeat: { pointer: r.repeat, read: jsonReader(r.repeat) } } : {}),
+      ...(repeat ? { repeat } : {}),
       keySystem: r.key.system,
       ...(r.key.type !== undefined ? { keyType: r.key.type } : {}),
       keyValue: value({ ...r.key.value, required: true, as: 'string' }, [...path, 'key', 'value']),
@@ -120,10 +156,12 @@ export function compileMapping(
   const controlId = m.controlId ? value({ ...m.controlId, as: 'string' }, ['controlId']) : undefined;
   const eventTime = m.eventTime ? value({ as: 'dateTime', ...m.eventTime }, ['eventTime']) : undefined;
   const tag = `${m.id}@${m.version}`;
+  const feed = hl7 ? (m.messageType ?? '') : (m.feed ?? '');
   const messageType = m.messageType ?? `${m.format}:${m.feed}`;
 
-  function map(input: CsvRow | unknown, ctx: MappingContext): MappedMessage {
-    const { run, root } = start(input, ctx);
+  function map(input: CsvRow | ParsedHl7 | unknown, ctx: MappingContext): MappedMessage {
+    const msg = hl7 ? hl7Message(input) : undefined;
+    const { run, root } = start(msg ?? input, ctx);
     const entries: BundleEntry[] = [];
     const keys = new Set<string>();
     const guard = <T>(f: () => T, expression: string): T | undefined => {
@@ -139,12 +177,12 @@ export function compileMapping(
       : undefined;
     // Keys first: references may point forward, and fullUrls derive from keys alone.
     const planned = resources.flatMap((r) =>
-      scopesOf(r, root, run).flatMap((scope) => {
+      scopesOf(r, root, run, vars).flatMap((scope) => {
         const what = r.name;
         const produce = r.when
           ? guard(
               () =>
-                isTrue(r.when!(scope.fp, run.env), () =>
+                isTrue(r.when!(scope.fp, scope.env ?? run.env), () =>
                   run.errors.push({
                     text: `${what}: condition did not give a boolean`,
                     expression: location(run, scope),
@@ -190,7 +228,12 @@ export function compileMapping(
     }
     if (run.errors.length)
       throw new MappingError(
-        run.errors.map((e) => ({ severity: 'error', text: e.text, expression: e.expression })),
+        run.errors.map((e) => ({
+          severity: 'error',
+          text: e.text,
+          expression: e.expression,
+          ...(e.hl7 ? { hl7: e.hl7 } : {}),
+        })),
       );
     if (entries.length === 0)
       throw new MappingError([
@@ -203,8 +246,8 @@ export function compileMapping(
     const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
     const cid = controlId ? guard(() => controlId(root, run, 'controlId'), location(run, root)) : undefined;
     return {
-      type: messageType,
-      controlId: typeof cid === 'string' ? cid : contentHash(input),
+      type: msg ? msg.messageType : messageType,
+      controlId: typeof cid === 'string' ? cid : msg ? msg.controlId : contentHash(input),
       ...(typeof evTime === 'string' ? { eventTime: evTime } : {}),
       bundle,
       issues: run.issues,
@@ -216,7 +259,9 @@ export function compileMapping(
     const institution = ctx.institution.id;
     let node: unknown;
     let line = 0;
-    if (m.format === 'csv') {
+    if (input instanceof ParsedHl7) {
+      node = messageGroup(input);
+    } else if (m.format === 'csv') {
       const row = input as Partial<CsvRow> | null;
       if (!row || typeof row.line !== 'number' || !row.cells || typeof row.cells !== 'object')
         throw new MappingError(
@@ -233,8 +278,10 @@ export function compileMapping(
       node = input;
     }
     // FHIRPath sees absent cells as absent (so `exists()` works) and plain numbers.
-    const fp =
-      m.format === 'csv'
+    // HL7 is seen by FHIRPath through the file's vars only (an empty focus).
+    const fp = hl7
+      ? {}
+      : m.format === 'csv'
         ? Object.fromEntries(
             Object.entries(node as Record<string, string>)
               .map(([k, v]) => [k, v.trim()])
@@ -258,23 +305,60 @@ export function compileMapping(
       issues: [],
       errors: [],
     };
-    return { run, root: { node, fp, pointer: '' } };
+    const rootScope: Scope = { node, fp, pointer: '' };
+    if (vars) rootScope.env = vars.envFor(node as Hl7Group, run.env);
+    return { run, root: rootScope };
+  }
+
+  /** The message this HL7 mapping is asked to map: parsed, of the type it handles. */
+  function hl7Message(input: unknown): ParsedHl7 {
+    const parsed =
+      input instanceof ParsedHl7
+        ? input
+        : typeof input === 'string' || Buffer.isBuffer(input)
+          ? parseHl7(String(input))
+          : undefined;
+    if (!parsed)
+      throw new MappingError(
+        [{ severity: 'error', text: `mapping ${tag} takes an HL7 v2 message`, expression: '$' }],
+        'reject',
+      );
+    if (parsed.messageType !== m.messageType)
+      throw new MappingError(
+        [
+          {
+            severity: 'error',
+            text: `mapping ${tag} handles ${m.messageType}, not ${parsed.messageType}`,
+            hl7: { segment: 'MSH', sequence: 1, field: 9, code: '200' },
+          },
+        ],
+        'reject',
+      );
+    return parsed;
   }
 
   return {
     id: m.id,
     version: String(m.version),
     format: m.format,
-    feed: m.feed,
+    feed,
     ...(m.institutions ? { institutions: m.institutions } : {}),
+    ...(m.applications ? { applications: m.applications } : {}),
     file: src.file,
     map,
   };
 }
 
 /** The scopes a resource is produced in: the root, or each item of its repeat array. */
-function scopesOf(r: CompiledResource, root: Scope, run: Run): Scope[] {
+function scopesOf(r: CompiledResource, root: Scope, run: Run, vars?: Hl7Vars): Scope[] {
   if (!r.repeat) return [root];
+  if ('groups' in r.repeat)
+    return r.repeat.groups(root.node as Hl7Group).map((g) => ({
+      node: g,
+      fp: root.fp,
+      pointer: g.label,
+      ...(vars ? { env: vars.envFor(g, run.env) } : {}),
+    }));
   const items = r.repeat.read(root.node);
   if (items === undefined) return [];
   if (!Array.isArray(items)) {
@@ -308,6 +392,9 @@ export function deterministicUrl(institution: string, archiveId: string, key: st
 }
 
 function contentHash(input: unknown): string {
-  const text = (input as CsvRow)?.text ?? JSON.stringify(toPlainNumbers(input));
+  const text =
+    input instanceof ParsedHl7
+      ? input.text
+      : ((input as CsvRow)?.text ?? JSON.stringify(toPlainNumbers(input)));
   return createHash('sha256').update(text).digest('hex');
 }

@@ -1,7 +1,10 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 
-/** A compiled FHIRPath expression: the input node and the environment (%root, %institution, %base). */
+/**
+ * A compiled FHIRPath expression: the input node and the environment (%root, %institution, %base,
+ * and for HL7 input the mapping file's vars).
+ */
 export type FhirPathFn = (node: unknown, env: Record<string, unknown>) => unknown[];
 
 /**
@@ -9,7 +12,7 @@ export type FhirPathFn = (node: unknown, env: Record<string, unknown>) => unknow
  * throws plain objects or strings, and reports an unknown function
  * only when it evaluates them; both kinds surface here as one message at load.
  */
-export function compileFhirPath(expr: string): FhirPathFn {
+export function compileFhirPath(expr: string, varNames: readonly string[] = []): FhirPathFn {
   let fn: (node: unknown, env?: Record<string, unknown>) => unknown;
   try {
     fn = fhirpath.compile(expr, r4) as unknown as typeof fn;
@@ -19,7 +22,8 @@ export function compileFhirPath(expr: string): FhirPathFn {
   // Unknown functions are only noticed when evaluated: a dry run on an empty input finds them at
   // load. Other dry-run failures (types of absent data) are not errors of the expression itself.
   try {
-    fn({}, { root: {}, institution: 'x', base: 'x' });
+    const vars = Object.fromEntries(varNames.map((n) => [n, []]));
+    fn({}, { ...vars, root: {}, institution: 'x', base: 'x' });
   } catch (err) {
     const m = describe(err);
     if (/not implemented|undefined environment variable/i.test(m)) throw new Error(m, { cause: err });

@@ -14,14 +14,28 @@ export const DEFAULT_MAPPINGS_DIR = path.resolve(
 );
 
 /** Folders holding mapping files, one per input format; other folders (schema, conceptmaps…) are not mappings. */
-const FORMAT_DIRS = ['csv', 'json'] as const;
+const FORMAT_DIRS = ['csv', 'json', 'hl7v2'] as const;
 
 export interface MappingSet {
   readonly mappings: readonly CompiledMapping[];
   readonly conceptMaps: ReadonlyMap<string, LoadedConceptMap>;
   /** The most specific mapping: one naming the institution, else the shipped default. */
   select(input: { institution: string; format: string; feed: string }): CompiledMapping | undefined;
+  /**
+   * The HL7 v2 mapping file for a message, most specific first: institution + sending application
+   * (MSH-3) + type, then institution + type, then type (a shipped default). Undefined: none —
+   * the message goes to the built-in ADT/ORU mapping.
+   */
+  selectHl7(input: Hl7Selection): CompiledMapping | undefined;
   byId(id: string): CompiledMapping | undefined;
+}
+
+export interface Hl7Selection {
+  institution: string;
+  /** MSH-3.1 (the HD namespace id). */
+  application: string;
+  /** `ORM^O01` (MSH-9.1^MSH-9.2). */
+  messageType: string;
 }
 
 let validator: ValidateFunction | undefined;
@@ -123,7 +137,10 @@ function schemaProblems(errors: ErrorObject[]): { path: string; reason: string }
   return [...out.values()];
 }
 
-/** Two mappings equally specific for one input (same format, feed and institution, or both default). */
+/**
+ * Two mappings equally specific for one input: same format and feed (HL7: message type), same
+ * institution — and for HL7 the same sending application, or neither naming one — or both default.
+ */
 function conflicts(mappings: CompiledMapping[]): LoadProblem[] {
   const problems: LoadProblem[] = [];
   const seen = new Map<string, CompiledMapping>();
@@ -132,16 +149,22 @@ function conflicts(mappings: CompiledMapping[]): LoadProblem[] {
     const other = ids.get(m.id);
     if (other) problems.push({ file: m.file, reason: `mapping id "${m.id}" is also used by ${other.file}` });
     ids.set(m.id, m);
-    for (const inst of m.institutions ?? ['*']) {
-      const slot = `${m.format}:${m.feed}:${inst}`;
-      const tie = seen.get(slot);
-      if (tie)
-        problems.push({
-          file: m.file,
-          reason: `tie: ${m.id} and ${tie.id} (${tie.file}) are equally specific for ${m.format} feed "${m.feed}" ${inst === '*' ? '(both shipped defaults)' : `of ${inst}`}`,
-        });
-      else seen.set(slot, m);
-    }
+    const what = m.format === 'hl7v2' ? `HL7 v2 ${m.feed}` : `${m.format} feed "${m.feed}"`;
+    for (const inst of m.institutions ?? ['*'])
+      for (const app of m.applications ?? ['*']) {
+        const slot = `${m.format}:${m.feed}:${inst}:${app}`;
+        const tie = seen.get(slot);
+        const whose =
+          inst === '*'
+            ? '(both shipped defaults)'
+            : `of ${inst}${app === '*' ? '' : ` from application ${app}`}`;
+        if (tie)
+          problems.push({
+            file: m.file,
+            reason: `tie: ${m.id} and ${tie.id} (${tie.file}) are equally specific for ${what} ${whose}`,
+          });
+        else seen.set(slot, m);
+      }
   }
   return problems;
 }
@@ -157,6 +180,15 @@ export function mappingSet(
       const candidates = mappings.filter((m) => m.format === format && m.feed === feed);
       return (
         candidates.find((m) => m.institutions?.includes(institution)) ??
+        candidates.find((m) => m.institutions === undefined)
+      );
+    },
+    selectHl7({ institution, application, messageType }) {
+      const candidates = mappings.filter((m) => m.format === 'hl7v2' && m.feed === messageType);
+      const forInstitution = candidates.filter((m) => m.institutions?.includes(institution));
+      return (
+        forInstitution.find((m) => m.applications?.includes(application)) ??
+        forInstitution.find((m) => m.applications === undefined) ??
         candidates.find((m) => m.institutions === undefined)
       );
     },

@@ -72,7 +72,9 @@ export function compileTarget(target: string): Setter {
       const last = i === steps.length - 1;
       if (last && append) {
         const arr = (node[step.key] ??= []) as unknown[];
-        arr.push(value);
+        // A list (HL7 `[*]` repetitions) appends item by item: FHIR arrays never nest.
+        if (Array.isArray(value)) arr.push(...(value as unknown[]));
+        else arr.push(value);
       } else if (step.index === undefined) {
         if (last) node[step.key] = value;
         else node = (node[step.key] ??= {}) as Record<string, unknown>;

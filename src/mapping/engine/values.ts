@@ -5,6 +5,23 @@ import type { LoadedConceptMap } from './conceptmaps.ts';
 import { ConversionError, toBoolean, toDate, toDateTime, toDecimal, toInteger, ucumUnit } from './convert.ts';
 import { compileFhirPath, fhirPathScalar, type FhirPathFn } from './fhirpath.ts';
 import { csvReader, jsonReader, type Reader } from './paths.ts';
+import { compileHl7Path, Hl7Value } from '../hl7v2-files/paths.ts';
+import {
+  chooseMrn,
+  chooseNationalId,
+  hl7Address,
+  hl7CodeableConcept,
+  hl7ContactPoint,
+  hl7DateTime,
+  hl7HumanName,
+  hl7Identifier,
+} from '../hl7v2-files/conversions.ts';
+import type { Hl7ErrorCode, Hl7Location } from '../types.ts';
+
+export type InputFormat = 'csv' | 'json' | 'hl7v2';
+
+/** Conversions of whole HL7 fields (composite data types): HL7 input only. */
+const HL7_ONLY = new Set(['HumanName', 'Address', 'ContactPoint', 'mrn']);
 
 /** The raw shape of a value spec in a mapping file (see mappings/schema/mapping.schema.json). */
 export interface ValueSpec {
@@ -22,6 +39,8 @@ export interface ValueSpec {
   display?: string;
   unit?: string;
   unitPath?: string;
+  /** HL7: coding-system names (CWE-3) → URIs, e.g. { CVX: 'http://hl7.org/fhir/sid/cvx' }. */
+  systems?: Record<string, string>;
 }
 
 /** Where a value is read: the CSV row, or a JSON node with its absolute pointer. */
@@ -30,11 +49,13 @@ export interface Scope {
   /** The same node with plain numbers, for FHIRPath. */
   fp: unknown;
   pointer: string;
+  /** HL7: the FHIRPath environment of this segment group (with the file's vars); else the run's. */
+  env?: Record<string, unknown>;
 }
 
 /** What one message's run shares: the institution, warnings, errors, produced fullUrls. */
 export interface Run {
-  format: 'csv' | 'json';
+  format: InputFormat;
   line: number;
   base: string;
   institution: string;
@@ -42,7 +63,7 @@ export interface Run {
   env: Record<string, unknown>;
   fullUrls: Map<string, string>;
   issues: OperationOutcomeIssue[];
-  errors: { text: string; expression: string }[];
+  errors: { text: string; expression: string; hl7?: Hl7Location & { code: Hl7ErrorCode } }[];
 }
 
 export type CompiledValue = (scope: Scope, run: Run, what: string) => unknown;
@@ -53,13 +74,18 @@ export function fillTemplate(text: string, run: Pick<Run, 'base' | 'institution'
   return text.replace(/\{base\}/g, run.base).replace(/\{institution\}/g, run.institution);
 }
 
-/** `line 3, column "收缩压"` for CSV; the absolute pointer for JSON (`$` = the whole message). */
+/**
+ * `line 3, column "收缩压"` for CSV; the absolute pointer for JSON (`$` = the whole message);
+ * HL7: the segment group and the path (`ORC[2]/RXA-5`, `PID-3`, `MSH[1]` for the whole message).
+ */
 export function location(run: Run, scope: Scope, where?: string): string {
+  if (run.format === 'hl7v2')
+    return where ? (scope.pointer ? `${scope.pointer}/${where}` : where) : scope.pointer || 'MSH[1]';
   if (run.format === 'csv') return where ? `line ${run.line}, column "${where}"` : `line ${run.line}`;
   return `${scope.pointer}${where ?? ''}` || '$';
 }
 
-function textOf(raw: unknown): string {
+export function textOf(raw: unknown): string {
   return isLosslessNumber(raw) ? raw.value : String(raw);
 }
 
@@ -69,15 +95,17 @@ function textOf(raw: unknown): string {
  */
 export function compileValue(
   spec: ValueSpec,
-  format: 'csv' | 'json',
+  format: InputFormat,
   conceptMaps: Map<string, LoadedConceptMap>,
   /** Reports a load problem at a field of this spec. */
   refuse: (field: keyof ValueSpec, reason: string) => void,
+  /** HL7: the file's FHIRPath variable names (so that `%name` is known at load). */
+  varNames: readonly string[] = [],
 ): CompiledValue {
   const read = (p: string, field: keyof ValueSpec): Reader | undefined => {
     if (format === 'csv') return csvReader(p);
     try {
-      return jsonReader(p);
+      return format === 'hl7v2' ? (compileHl7Path(p) as Reader) : jsonReader(p);
     } catch (err) {
       refuse(field, (err as Error).message);
       return undefined;
@@ -85,7 +113,7 @@ export function compileValue(
   };
   const fp = (expr: string, field: keyof ValueSpec): FhirPathFn | undefined => {
     try {
-      return compileFhirPath(expr);
+      return compileFhirPath(expr, varNames);
     } catch (err) {
       refuse(field, `FHIRPath does not compile: ${(err as Error).message}`);
       return undefined;
@@ -99,7 +127,15 @@ export function compileValue(
   const conceptMap = spec.conceptMap !== undefined ? conceptMaps.get(spec.conceptMap) : undefined;
   if (spec.conceptMap !== undefined && !conceptMap)
     refuse('conceptMap', `ConceptMap "${spec.conceptMap}" is not in mappings/conceptmaps/`);
-  if (spec.as === 'CodeableConcept' && (spec.table === undefined) === (spec.system === undefined))
+  if (format !== 'hl7v2' && spec.as !== undefined && HL7_ONLY.has(spec.as))
+    refuse('as', `${spec.as} converts an HL7 field: it is for HL7 v2 input only`);
+  if (format !== 'hl7v2' && spec.systems !== undefined)
+    refuse('systems', 'systems (HL7 coding-system names) is for HL7 v2 input only');
+  if (
+    format !== 'hl7v2' &&
+    spec.as === 'CodeableConcept' &&
+    (spec.table === undefined) === (spec.system === undefined)
+  )
     refuse(
       'as',
       'a CodeableConcept needs either table (local codes) or system (codes already in a standard system)',
@@ -111,11 +147,12 @@ export function compileValue(
 
   return (scope, run, what) => {
     const at = (where?: string) => location(run, scope, where);
-    const fail = (text: string, where?: string) => {
-      run.errors.push({ text: `${what}: ${text}`, expression: at(where) });
+    const fail = (text: string, where?: string, hl7?: Hl7Location & { code: Hl7ErrorCode }) => {
+      run.errors.push({ text: `${what}: ${text}`, expression: at(where), ...(hl7 ? { hl7 } : {}) });
       return undefined;
     };
-    if (when && !isTrue(when(scope.fp, run.env), () => fail(`condition ${spec.when} did not give a boolean`)))
+    const env = scope.env ?? run.env;
+    if (when && !isTrue(when(scope.fp, env), () => fail(`condition ${spec.when} did not give a boolean`)))
       return undefined;
     let raw: unknown;
     if (spec.reference !== undefined) {
@@ -129,7 +166,7 @@ export function compileValue(
         return fail(`the file has no column "${spec.path}"`, spec.path);
       raw = pathReader(scope.node);
     } else if (expr) {
-      raw = fhirPathScalar(expr(scope.fp, run.env));
+      raw = fhirPathScalar(expr(scope.fp, env));
     } else if (spec.value !== undefined) {
       raw = templated ? JSON.parse(fillTemplate(JSON.stringify(spec.value), run)) : spec.value;
     }
@@ -140,20 +177,46 @@ export function compileValue(
       const key = textOf(raw);
       if (!Object.prototype.hasOwnProperty.call(spec.map, key)) {
         const text = `${what}: "${key}" is not one of ${Object.keys(spec.map).join(', ')}`;
-        if (spec.required) return fail(text.slice(what.length + 2), spec.path);
+        if (spec.required)
+          return fail(
+            text.slice(what.length + 2),
+            spec.path,
+            raw instanceof Hl7Value ? { ...raw.at, code: '103' } : undefined,
+          );
         run.issues.push(warning(`${text}; left out`, at(spec.path), 'code-invalid'));
         return undefined;
       }
       raw = spec.map[key];
     }
-    try {
-      return convert(raw);
-    } catch (err) {
-      if (err instanceof ConversionError) return fail(err.message, spec.path);
-      throw err;
+    let failed = false;
+    // HL7 `[*]`: every repetition converted; the element gets the list.
+    if (format === 'hl7v2' && Array.isArray(raw) && pathReader) {
+      const out = raw.map(guarded).filter((x) => x !== undefined);
+      if (out.length === 0 && spec.required) return fail('a required value is missing', spec.path);
+      return out.length ? out : undefined;
+    }
+    const one = guarded(raw);
+    // An HL7 field can hold nothing usable for its type (a CX list without an MRN…).
+    if (one === undefined && spec.required && !failed)
+      return fail(
+        'a required value is missing',
+        spec.path,
+        raw instanceof Hl7Value ? { ...raw.at, code: '101' } : undefined,
+      );
+    return one;
+
+    function guarded(v: unknown): unknown {
+      try {
+        return convert(v);
+      } catch (err) {
+        if (!(err instanceof ConversionError)) throw err;
+        failed = true;
+        return fail(err.message, spec.path, v instanceof Hl7Value ? { ...v.at, code: '102' } : undefined);
+      }
     }
 
     function convert(v: unknown): unknown {
+      if (v instanceof Hl7Value) return convertHl7(v);
       switch (spec.as) {
         case undefined:
           return v;
@@ -167,8 +230,10 @@ export function compileValue(
         case 'boolean':
           return toBoolean(v);
         case 'date':
+          if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'date');
           return toDate(textOf(v));
         case 'dateTime':
+          if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'dateTime');
           return toDateTime(textOf(v), run.timezone);
         case 'Quantity':
           return quantity(v);
@@ -180,6 +245,51 @@ export function compileValue(
           return nationalId(textOf(v));
         default:
           throw new ConversionError(`unknown conversion "${spec.as}"`);
+      }
+    }
+
+    /** A value read by an HL7 path: composite types convert the whole field repetition. */
+    function convertHl7(v: Hl7Value): unknown {
+      switch (spec.as) {
+        case 'dateTime':
+        case 'date':
+          return hl7DateTime(v.text, run.timezone, v.at, spec.as);
+        case 'CodeableConcept':
+          return hl7CodeableConcept(
+            v,
+            {
+              base: run.base,
+              institution: run.institution,
+              ...(spec.systems ? { systems: spec.systems } : {}),
+              ...(spec.system ? { system: fillTemplate(spec.system, run) } : {}),
+              ...(spec.table ? { table: spec.table } : {}),
+              ...(conceptMap ? { conceptMap } : {}),
+            },
+            (code, hl7System) =>
+              run.issues.push(
+                warning(
+                  `${what}: local code "${code}"${hl7System ? ` (coding system "${hl7System}")` : ''} has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
+                  at(spec.path),
+                  'code-invalid',
+                ),
+              ),
+          );
+        case 'Identifier':
+          return hl7Identifier(v, fillTemplate(spec.system!, run));
+        case 'HumanName':
+          return hl7HumanName(v);
+        case 'Address':
+          return hl7Address(v);
+        case 'ContactPoint':
+          return hl7ContactPoint(v);
+        case 'mrn':
+          return chooseMrn(v);
+        case 'nationalId': {
+          const id = chooseNationalId(v);
+          return id === undefined ? undefined : nationalId(id);
+        }
+        default:
+          return convert(v.text);
       }
     }
 
@@ -245,6 +355,8 @@ export function compileValue(
 }
 
 /** A condition holds only on `[true]`; empty and `[false]` do not; anything else is an error. */
+const MSH1: Hl7Location = { segment: 'MSH', sequence: 1 };
+
 export function isTrue(out: unknown[], wrong: () => void): boolean {
   if (out.length === 0) return false;
   if (out.length === 1 && typeof out[0] === 'boolean') return out[0];

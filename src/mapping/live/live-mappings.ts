@@ -5,6 +5,7 @@ import {
   loadMappings,
   MappingLoadError,
   type CompiledMapping,
+  type Hl7Selection,
   type LoadedConceptMap,
   type LoadProblem,
   type MappingSet,
@@ -147,8 +148,15 @@ class Live implements LiveMappings {
 
   /** The mapping that will handle a feed message; its `map` counts the use. */
   select(input: { institution: string; format: string; feed: string }): CompiledMapping | undefined {
-    const snap = this.snap;
-    const m = snap.set.select(input);
+    return this.counted(this.snap, this.snap.set.select(input));
+  }
+
+  /** The HL7 v2 mapping file that will handle a message (undefined: the built-in mapping); counted. */
+  selectHl7(input: Hl7Selection): CompiledMapping | undefined {
+    return this.counted(this.snap, this.snap.set.selectHl7(input));
+  }
+
+  private counted(snap: Snapshot, m: CompiledMapping | undefined): CompiledMapping | undefined {
     if (!m) return undefined;
     let wrapped = snap.counting.get(m);
     if (!wrapped) {

@@ -1,7 +1,8 @@
 import type { Queryable } from '../../db/database.ts';
 import { uuidv7 } from '../../kernel/ids.ts';
 import { badRequest, fail, toOperationOutcomeError } from '../../kernel/outcomes.ts';
-import type { Authorize } from '../router/fhir-request.ts';
+import type { Authorize, RequestAccess } from '../router/fhir-request.ts';
+import type { VisibleIf } from '../search/types.ts';
 import { preferredReturn } from '../router/respond.ts';
 import { lockCriteria, matchCriteria, multipleMatches } from '../store/conditional.ts';
 import type { FhirRepository } from '../store/fhir-repository.ts';
@@ -37,6 +38,7 @@ export class BundleProcessor {
     body: unknown,
     headers: Record<string, string | undefined>,
     authorize: Authorize,
+    access?: RequestAccess,
   ): Promise<string> {
     const bundle = body as any;
     if (!bundle || typeof bundle !== 'object' || bundle.resourceType !== 'Bundle') {
@@ -64,20 +66,23 @@ export class BundleProcessor {
     const minimal = preferredReturn(headers['prefer']) === 'minimal';
     const results =
       bundle.type === 'transaction'
-        ? await this.transaction(entries, authorize)
-        : await this.batch(entries, authorize);
+        ? await this.transaction(entries, authorize, access)
+        : await this.batch(entries, authorize, access);
     const responseEntries = results.map((r) => entryResponse(r, this.repo.baseUrl, minimal));
     return `{"resourceType":"Bundle","id":"${uuidv7()}","type":"${bundle.type}-response","entry":[${responseEntries.join(',')}]}`;
   }
 
-  private async batch(entries: any[], authorize: Authorize): Promise<EntryResult[]> {
+  private async batch(entries: any[], authorize: Authorize, access?: RequestAccess): Promise<EntryResult[]> {
     const results: EntryResult[] = [];
     for (const [index, entry] of entries.entries()) {
       try {
         const req = parseEntryRequest(this.repo.model, entry, index);
         authorizeEntry(authorize, req);
+        await checkEntryAccess(access, req, entry);
         results.push(
-          await this.repo.db.transaction((q) => executeEntry(this.repo, q, req, entry, index, undefined)),
+          await this.repo.db.transaction((q) =>
+            executeEntry(this.repo, q, req, entry, index, undefined, access?.visibleIf),
+          ),
         );
       } catch (err) {
         results.push(errorEntry(toOperationOutcomeError(err)));
@@ -86,14 +91,19 @@ export class BundleProcessor {
     return results;
   }
 
-  private async transaction(entries: any[], authorize: Authorize): Promise<EntryResult[]> {
+  private async transaction(
+    entries: any[],
+    authorize: Authorize,
+    access?: RequestAccess,
+  ): Promise<EntryResult[]> {
     const planned = entries.map((entry, index): Planned => {
       const req = parseEntryRequest(this.repo.model, entry, index);
       authorizeEntry(authorize, req);
       return { index, entry, req };
     });
+    for (const p of planned) await checkEntryAccess(access, p.req, p.entry);
     return this.repo.db.transaction(async (q) => {
-      const fullUrls = await this.assignIds(q, planned);
+      const fullUrls = await this.assignIds(q, planned, access?.visibleIf);
       const writes = planned.filter(
         (p) => p.entry.resource && (p.req.method === 'POST' || p.req.method === 'PUT'),
       );
@@ -112,7 +122,9 @@ export class BundleProcessor {
       await this.createAll(q, creates, results, deferred);
       for (const p of sorted) {
         if (results[p.index]) continue;
-        results[p.index] = p.decided ?? (await executeEntry(this.repo, q, p.req, p.entry, p.index, deferred));
+        results[p.index] =
+          p.decided ??
+          (await executeEntry(this.repo, q, p.req, p.entry, p.index, deferred, access?.visibleIf));
       }
       await assertReferencesExist(q, deferred);
       return results;
@@ -123,7 +135,11 @@ export class BundleProcessor {
    * Gives every POST its id (or the id of the resource its `ifNoneExist` matched) and every
    * conditional PUT its target, so references between entries can be rewritten before writing.
    */
-  private async assignIds(q: Queryable, planned: Planned[]): Promise<Map<string, string>> {
+  private async assignIds(
+    q: Queryable,
+    planned: Planned[],
+    visibleIf: VisibleIf | undefined,
+  ): Promise<Map<string, string>> {
     const map = new Map<string, string>();
     for (const p of planned) {
       const { req, entry } = p;
@@ -131,7 +147,7 @@ export class BundleProcessor {
       if (req.method === 'POST') {
         if (req.ifNoneExist) {
           await lockCriteria(q, req.resourceType, req.ifNoneExist);
-          const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.ifNoneExist);
+          const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.ifNoneExist, visibleIf);
           if (ids.length > 1) throw multipleMatches(req.resourceType, req.ifNoneExist);
           if (ids[0]) p.decided = { status: 200, stored: await this.repo.read(req.resourceType, ids[0]) };
           id = ids[0];
@@ -140,7 +156,7 @@ export class BundleProcessor {
         if (entry.resource && typeof entry.resource === 'object') entry.resource.id = id;
       } else if (req.method === 'PUT' && req.criteria && !req.id) {
         await lockCriteria(q, req.resourceType, req.criteria);
-        const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.criteria);
+        const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.criteria, visibleIf);
         if (ids.length > 1) throw multipleMatches(req.resourceType, req.criteria);
         id = ids[0] ?? uuidv7();
         req.id = id;
@@ -207,4 +223,30 @@ function authorizeEntry(authorize: Authorize, req: EntryRequest): void {
     });
   }
   authorize(req.resourceType, interaction);
+}
+
+/** The access policy on one entry, as on the same request sent alone (absent policy: nothing to check). */
+async function checkEntryAccess(
+  access: RequestAccess | undefined,
+  req: EntryRequest,
+  entry: any,
+): Promise<void> {
+  if (!access) return;
+  const resource = entry?.resource && typeof entry.resource === 'object' ? entry.resource : undefined;
+  switch (req.method) {
+    case 'GET':
+      if (req.id) await access.assertReadable(req.resourceType, req.id);
+      return;
+    case 'POST':
+      if (resource) access.prepareWrite(resource);
+      return;
+    case 'PUT':
+      if (req.id) await access.assertWritable(req.resourceType, req.id);
+      if (resource) access.prepareWrite(resource);
+      return;
+    case 'PATCH':
+    case 'DELETE':
+      if (req.id) await access.assertWritable(req.resourceType, req.id);
+      return;
+  }
 }

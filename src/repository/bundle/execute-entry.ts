@@ -1,7 +1,7 @@
 import type { OperationOutcome } from 'fhir/r4';
 import type { Queryable } from '../../db/database.ts';
 import { type OperationOutcomeError, badRequest } from '../../kernel/outcomes.ts';
-import { search, searchResultToBundle } from '../search/index.ts';
+import { search, searchResultToBundle, type VisibleIf } from '../search/index.ts';
 import { etagFor, parseIfMatch } from '../store/etag.ts';
 import type { FhirRepository, WriteOptions } from '../store/fhir-repository.ts';
 import type { LocalReference } from '../store/references.ts';
@@ -27,8 +27,10 @@ export async function executeEntry(
   entry: any,
   index: number,
   deferred: LocalReference[] | undefined,
+  visibleIf?: VisibleIf,
 ): Promise<EntryResult> {
   const opts: WriteOptions = { tx: q, pathPrefix: `Bundle.entry[${index}].resource` };
+  if (visibleIf) opts.visibleIf = visibleIf;
   if (deferred) opts.deferredReferences = deferred;
   if (req.ifMatch) opts.ifMatch = parseIfMatch(req.ifMatch);
   const resource = entry.resource;
@@ -61,6 +63,7 @@ export async function executeEntry(
         params: req.criteria ?? [],
         strict: false,
         baseUrl: repo.baseUrl,
+        ...(visibleIf ? { visibleIf } : {}),
       });
       return { status: 200, body: searchResultToBundle(result, repo.baseUrl) };
     }

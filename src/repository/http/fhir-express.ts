@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { parseFhirJson } from '../../kernel/fhir-json.ts';
 import { badRequest, fail } from '../../kernel/outcomes.ts';
-import type { Authorize, FhirRequest, FhirResponse } from '../router/fhir-request.ts';
+import type { Authorize, FhirRequest, FhirResponse, RequestAccess } from '../router/fhir-request.ts';
 import type { FhirRouter } from '../router/fhir-router.ts';
 
 export interface FhirExpressOptions {
@@ -11,6 +11,8 @@ export interface FhirExpressOptions {
   baseUrl: string;
   /** Builds the access check for this request (from `res.locals.auth`). */
   authorizeFor: (res: Response) => Authorize;
+  /** The access policy of this request (absent: the caller sees and changes everything). */
+  accessFor?: (req: Request, res: Response) => Promise<RequestAccess | undefined>;
 }
 
 /**
@@ -24,6 +26,8 @@ export function fhirExpressRouter(opts: FhirExpressOptions): Router {
   r.use(async (req: Request, res: Response, next) => {
     try {
       const fhirReq = toFhirRequest(req, opts.baseUrl);
+      const access = await opts.accessFor?.(req, res);
+      if (access) fhirReq.access = access;
       send(res, await opts.router.handle(fhirReq, opts.authorizeFor(res)));
     } catch (err) {
       next(err);
@@ -93,6 +97,7 @@ function checkFormat(format: string | undefined, accept: string | undefined): vo
 }
 
 function send(res: Response, out: FhirResponse): void {
+  if (out.audit) res.locals.audit = { ...(res.locals.audit ?? {}), ...out.audit };
   res.status(out.status);
   for (const [k, v] of Object.entries(out.headers)) res.setHeader(k, v);
   if (out.body === undefined) res.end();

@@ -1,3 +1,5 @@
+import type { VisibleIf } from '../search/types.ts';
+
 /**
  * The FHIR router's own request and response: plain data, no Express. The HTTP adapter
  * fills these in, so the router can be called from a Bundle, a test, or another transport.
@@ -14,6 +16,28 @@ export interface FhirRequest {
   body?: unknown;
   /** Absolute URL of the request without its query string. */
   requestUrl: string;
+  /** What the access policy lets this request see and change; absent = everything. */
+  access?: RequestAccess;
+}
+
+/**
+ * The access policy as the repository needs it, decided per request by the serving side
+ * (src/access). The repository applies it at every place a resource could show: searches and
+ * their includes, chains and `_has`, totals, conditional matches, reads, history, Bundle entries.
+ */
+export interface RequestAccess {
+  /** Row predicate for searches, includes, chains, `_has`, totals and conditional matches. */
+  visibleIf?: VisibleIf;
+  /** Before read, vread and instance history: throws 403 when the resource is hidden OR absent. */
+  assertReadable(resourceType: string, id: string): Promise<void>;
+  /** Before vread (that version) and instance history (every version): 403 when a version shown is hidden. */
+  assertVersionsReadable(resourceType: string, id: string, version?: number): Promise<void>;
+  /** Before update, patch and delete by id: throws 403 when the resource exists and is hidden. */
+  assertWritable(resourceType: string, id: string): Promise<void>;
+  /** A resource about to be created or updated: the policy may stamp it or refuse it (throws). */
+  prepareWrite(resource: Record<string, any>): void;
+  /** History across resources (`/_history`, `/Type/_history`): throws 403 when not allowed. */
+  assertHistoryAcrossResources(): void;
 }
 
 export interface FhirResponse {
@@ -21,6 +45,8 @@ export interface FhirResponse {
   headers: Record<string, string>;
   /** JSON text; absent for 204 or `Prefer: return=minimal`. */
   body?: string;
+  /** What the AuditEvent of this answer should name (the audit middleware's hints). */
+  audit?: { person?: string; patients?: string[] };
 }
 
 /** An interaction the router is about to perform, for the access check (SMART scopes, policy). */

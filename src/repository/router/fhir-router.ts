@@ -1,6 +1,6 @@
 import { badRequest, fail, notSupported } from '../../kernel/outcomes.ts';
 import type { BundleProcessor } from '../bundle/bundle-processor.ts';
-import { search, searchResultToBundle } from '../search/index.ts';
+import { search, searchResultToBundle, type VisibleIf } from '../search/index.ts';
 import { parseCriteria } from '../store/conditional.ts';
 import { parseIfMatch } from '../store/etag.ts';
 import type { FhirRepository } from '../store/fhir-repository.ts';
@@ -46,6 +46,10 @@ export class FhirRouter {
     if (c === '_history' && req.method === 'GET') {
       if (d === undefined) return this.history(req, authorize, a, b);
       authorize(a, 'vread');
+      // An earlier version may have belonged to another person (a corrected result): each
+      // version shown is checked with its own compartments.
+      if (/^\d+$/.test(d)) await req.access?.assertVersionsReadable(a, b, Number(d));
+      else await req.access?.assertReadable(a, b);
       if (!/^\d+$/.test(d))
         throw fail(404, { code: 'not-found', diagnostics: `No version "${d}" of ${a}/${b}` });
       return resourceResponse(200, await this.deps.repo.vread(a, b, Number(d)));
@@ -57,7 +61,7 @@ export class FhirRouter {
 
   private async system(req: FhirRequest, authorize: Authorize): Promise<FhirResponse> {
     if (req.method === 'POST')
-      return jsonResponse(200, await this.deps.bundles.process(req.body, req.headers, authorize));
+      return jsonResponse(200, await this.deps.bundles.process(req.body, req.headers, authorize, req.access));
     if (req.method === 'GET') return this.search(req, authorize, undefined);
     throw methodNotAllowed(req);
   }
@@ -71,22 +75,28 @@ export class FhirRouter {
       case 'POST': {
         authorize(type, 'create');
         const body = requireResource(req.body, type);
+        req.access?.prepareWrite(body);
         const ifNoneExist = req.headers['if-none-exist'];
         const r = await repo.create(
           body,
           ifNoneExist ? parseCriteria(stripQuestionMark(ifNoneExist, type)) : undefined,
+          visibleOnly(req),
         );
         return writeResponse(r.status, r.stored, repo.baseUrl, prefer);
       }
       case 'PUT': {
         authorize(type, 'update');
         const body = requireResource(req.body, type);
-        const r = await repo.conditionalUpdate(type, criteriaOf(req), body, ifMatchOf(req));
+        req.access?.prepareWrite(body);
+        const r = await repo.conditionalUpdate(type, criteriaOf(req), body, {
+          ...ifMatchOf(req),
+          ...visibleOnly(req),
+        });
         return writeResponse(r.status, r.stored, repo.baseUrl, prefer);
       }
       case 'DELETE': {
         authorize(type, 'delete');
-        const n = await repo.conditionalDelete(type, criteriaOf(req));
+        const n = await repo.conditionalDelete(type, criteriaOf(req), visibleOnly(req));
         return jsonResponse(200, {
           resourceType: 'OperationOutcome',
           issue: [{ severity: 'information', code: 'informational', diagnostics: `${n} ${type} deleted` }],
@@ -108,14 +118,19 @@ export class FhirRouter {
     switch (req.method) {
       case 'GET':
         authorize(type, 'read');
+        await req.access?.assertReadable(type, id);
         return resourceResponse(200, await repo.read(type, id));
       case 'PUT': {
         authorize(type, 'update');
-        const r = await repo.update(type, id, requireResource(req.body, type), ifMatchOf(req));
+        const body = requireResource(req.body, type);
+        await req.access?.assertWritable(type, id);
+        req.access?.prepareWrite(body);
+        const r = await repo.update(type, id, body, ifMatchOf(req));
         return writeResponse(r.status, r.stored, repo.baseUrl, prefer);
       }
       case 'PATCH': {
         authorize(type, 'patch');
+        await req.access?.assertWritable(type, id);
         const ct = req.headers['content-type'] ?? '';
         if (!/json-patch\+json/i.test(ct)) {
           throw fail(415, {
@@ -128,6 +143,7 @@ export class FhirRouter {
       }
       case 'DELETE': {
         authorize(type, 'delete');
+        await req.access?.assertWritable(type, id);
         const deleted = await repo.delete(type, id, ifMatchOf(req));
         return { status: 204, headers: deleted ? { ETag: `W/"${deleted.versionId}"` } : {} };
       }
@@ -148,6 +164,7 @@ export class FhirRouter {
       params: req.query,
       strict: preferStrict(req.headers['prefer']),
       baseUrl: repo.baseUrl,
+      ...visibleOnly(req),
     });
     return jsonResponse(200, searchResultToBundle(result, repo.baseUrl));
   }
@@ -159,6 +176,8 @@ export class FhirRouter {
     id?: string,
   ): Promise<FhirResponse> {
     authorize(type, 'history');
+    if (type && id) await req.access?.assertVersionsReadable(type, id);
+    else req.access?.assertHistoryAcrossResources();
     if (type && id)
       await this.deps.repo.read(type, id).catch((e) => (e.status === 410 ? undefined : Promise.reject(e)));
     const body = await history(this.deps.repo.db, {
@@ -200,6 +219,11 @@ function requireResource(body: unknown, type: string): Record<string, any> {
     );
   }
   return body as Record<string, any>;
+}
+
+/** The policy's row predicate for searches and conditional matches, when the request has one. */
+function visibleOnly(req: FhirRequest): { visibleIf?: VisibleIf } {
+  return req.access?.visibleIf ? { visibleIf: req.access.visibleIf } : {};
 }
 
 function criteriaOf(req: FhirRequest): [string, string][] {

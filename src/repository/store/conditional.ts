@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/database.ts';
 import { badRequest, fail } from '../../kernel/outcomes.ts';
 import type { FhirModel } from '../fhir-model.ts';
-import { findIds } from '../search/index.ts';
+import { findIds, type VisibleIf } from '../search/index.ts';
 
 /**
  * Conditional interactions decide "does a match exist?" and then write. Two requests with the
@@ -41,8 +41,11 @@ export async function matchCriteria(
   model: FhirModel,
   resourceType: string,
   criteria: [string, string][],
+  visibleIf?: VisibleIf,
 ): Promise<string[]> {
-  return findIds(q, model, resourceType, criteria);
+  // A match the caller may not see counts as no match: answering "exists" (200 with the
+  // resource, or 412) would reveal a record the policy hides.
+  return findIds(q, model, resourceType, criteria, visibleIf ? { visibleIf } : {});
 }
 
 export const multipleMatches = (resourceType: string, criteria: [string, string][]) =>

@@ -13,6 +13,7 @@ import type { FhirModel } from '../fhir-model.ts';
 import { validateStructure } from '../validation/index.ts';
 import type { StoredResource } from '../types.ts';
 import { lockCriteria, matchCriteria, multipleMatches } from './conditional.ts';
+import type { VisibleIf } from '../search/types.ts';
 import { applyJsonPatch } from './json-patch.ts';
 import { findCurrent, readCurrent, readVersion } from './read.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from './references.ts';
@@ -36,6 +37,8 @@ export interface WriteOptions {
   deferredReferences?: LocalReference[];
   /** Prefix for error expressions, e.g. `Bundle.entry[3].resource`. */
   pathPrefix?: string;
+  /** The access policy's row predicate: conditional criteria match only what the caller sees. */
+  visibleIf?: VisibleIf;
 }
 
 /**
@@ -70,7 +73,7 @@ export class FhirRepository {
     return this.inTransaction(opts.tx, async (q) => {
       if (ifNoneExist) {
         await lockCriteria(q, resource.resourceType, ifNoneExist);
-        const ids = await matchCriteria(q, this.model, resource.resourceType, ifNoneExist);
+        const ids = await matchCriteria(q, this.model, resource.resourceType, ifNoneExist, opts.visibleIf);
         if (ids.length > 1) throw multipleMatches(resource.resourceType, ifNoneExist);
         if (ids.length === 1)
           return { status: 200, stored: await readCurrent(q, resource.resourceType, ids[0]!) };
@@ -126,7 +129,7 @@ export class FhirRepository {
     this.validate(resource, opts.pathPrefix);
     return this.inTransaction(opts.tx, async (q) => {
       await lockCriteria(q, type, criteria);
-      const ids = await matchCriteria(q, this.model, type, criteria);
+      const ids = await matchCriteria(q, this.model, type, criteria, opts.visibleIf);
       if (ids.length > 1) throw multipleMatches(type, criteria);
       const id = ids[0] ?? (typeof resource.id === 'string' ? resource.id : uuidv7());
       if (ids[0] && resource.id !== undefined && resource.id !== ids[0]) {
@@ -178,7 +181,7 @@ export class FhirRepository {
     this.assertType(type);
     return this.inTransaction(opts.tx, async (q) => {
       await lockCriteria(q, type, criteria);
-      const ids = await matchCriteria(q, this.model, type, criteria);
+      const ids = await matchCriteria(q, this.model, type, criteria, opts.visibleIf);
       if (ids.length > 1) throw multipleMatches(type, criteria);
       if (ids.length === 0) return 0;
       await this.delete(type, ids[0]!, { tx: q });

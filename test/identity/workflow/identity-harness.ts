@@ -45,7 +45,7 @@ export interface ResidentRecord {
 export interface IdentityHarness {
   gw: TestGateway;
   workflow: IdentityWorkflow;
-  /** Base URL of the small app (`/identity/*`, `/fhir/Patient/$match`, `/fhir/Patient/$ihe-pix`). */
+  /** Base URL of the small app (`/identity/*`, `/fhir/Patient/$match|$ihe-pix|$merge|$unmerge`). */
   url: string;
   /** Sends one Patient from a FHIR-speaking institution and waits until it is stored and linked. */
   send(institution: string, r: ResidentRecord): Promise<Patient>;
@@ -76,7 +76,7 @@ export async function startIdentityHarness(server: TestPgServer, redisUrl: strin
     bundles: new BundleProcessor(gw.repo, 100),
     capabilityStatement: () => '{}',
     operations: new Map(
-      identityOperations({ db, rules, canonicalBase: gw.config.canonicalBase, repo: gw.repo }),
+      identityOperations({ db, rules, canonicalBase: gw.config.canonicalBase, repo: gw.repo, verifier }),
     ),
   });
   const app = express();

@@ -1,0 +1,104 @@
+/**
+ * The two measurements the issue compares: `$summary` over HTTP (token check, policy, SQL,
+ * document building, JSON, audit) and the same rows read straight from PostgreSQL with the
+ * summary's own selection SQL (`selectEntries`), each at a given number of concurrent clients.
+ */
+import type { Database } from '../../src/db/database.ts';
+import { selectEntries } from '../../src/summary/select-entries.ts';
+import { cpuMeter } from '../support/machine.ts';
+import { round, runPool, summarize, type LatencySummary } from '../support/stats.ts';
+import type { SummaryServer } from './summary-server.ts';
+
+export interface LevelResult {
+  clients: number;
+  requests: number;
+  ms: LatencySummary;
+  perSecond: number;
+  /** Busy share of all cores during the level (app, PostgreSQL and load generator together). */
+  machineCpuBusyPct: number;
+  errors: number;
+  /** Status → count of the non-200 answers, if any. */
+  statuses: Record<string, number>;
+}
+
+/** `count` summaries with `clients` in flight; every answer must be a 200 document to count as one. */
+export async function summaryLevel(
+  server: SummaryServer,
+  url: string,
+  count: number,
+  clients: number,
+): Promise<LevelResult> {
+  const statuses: Record<string, number> = {};
+  const cpu = cpuMeter();
+  const started = performance.now();
+  const samples = await runPool(count, clients, async () => {
+    const r = await server.http.request('GET', url);
+    if (r.status !== 200) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    return r.ms;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const errors = Object.values(statuses).reduce((a, b) => a + b, 0);
+  return {
+    clients,
+    requests: count,
+    ms: summarize(samples),
+    perSecond: round(count / seconds, 1),
+    machineCpuBusyPct: cpu(),
+    errors,
+    statuses,
+  };
+}
+
+/** The summary's selection SQL on its own: what PostgreSQL and the driver cost for the same rows. */
+export async function rawLevel(
+  db: Database,
+  sourceIds: string[],
+  asOf: Date,
+  count: number,
+  clients: number,
+): Promise<LevelResult> {
+  const cpu = cpuMeter();
+  const started = performance.now();
+  const samples = await runPool(count, clients, async () => {
+    const t = performance.now();
+    await selectEntries(db, sourceIds, asOf);
+    return performance.now() - t;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    clients,
+    requests: count,
+    ms: summarize(samples),
+    perSecond: round(count / seconds, 1),
+    machineCpuBusyPct: cpu(),
+    errors: 0,
+    statuses: {},
+  };
+}
+
+/** Rows the selection returns per section (before the summary merges duplicates). */
+export async function selectedRows(
+  db: Database,
+  sourceIds: string[],
+  asOf: Date,
+): Promise<Record<string, number>> {
+  const s = await selectEntries(db, sourceIds, asOf);
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.length]));
+}
+
+type Json = Record<string, any>;
+
+/** What one document holds: entries per section (after merging), Bundle entries, bytes. */
+export function documentShape(body: string): {
+  sections: Record<string, number>;
+  bundleEntries: number;
+  bytes: number;
+} {
+  const doc = JSON.parse(body) as Json;
+  const composition = doc.entry?.[0]?.resource ?? {};
+  const sections: Record<string, number> = {};
+  for (const s of composition.section ?? []) {
+    sections[`${s.code?.coding?.[0]?.code} ${s.title}`] = s.entry?.length ?? 0;
+  }
+  return { sections, bundleEntries: doc.entry?.length ?? 0, bytes: Buffer.byteLength(body) };
+}

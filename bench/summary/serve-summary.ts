@@ -1,0 +1,95 @@
+/**
+ * The server under test for the summary benchmark, in a process of its own: the real app from
+ * `buildApp` (token verification, scopes, whatever access policy the app wires, the audit trail)
+ * composed as `npm start` composes it on an existing store — migrate, Organizations and the
+ * practitioner directory projected — listening on a free loopback port. It signs one CLINICIAN
+ * token the way `hie token clinician --institution <id>` does (same claims, same practitioner
+ * choice) and prints one JSON line: { url, fhirUrl, token, pid }.
+ * Env: DATABASE_URL, BENCH_INSTITUTION (both required). SIGTERM or SIGINT closes it.
+ */
+import express from 'express';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp } from '../../src/app/build-app.ts';
+import { clinicianClaims, issueToken } from '../../src/auth/issue-token.ts';
+import { loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
+import { createTokenVerifier } from '../../src/auth/verify-token.ts';
+import { clinicianPractitioner } from '../../src/cli/token-command.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { Database } from '../../src/db/database.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { projectOrganizations } from '../../src/institutions/organizations.ts';
+import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
+import { projectPractitioners } from '../../src/institutions/practitioner-resources.ts';
+import { loadPractitioners } from '../../src/institutions/practitioners.ts';
+import { createLogger } from '../../src/kernel/logger.ts';
+
+const databaseUrl = process.env.DATABASE_URL;
+const institution = process.env.BENCH_INSTITUTION;
+if (!databaseUrl || !institution)
+  throw new Error('serve-summary.ts needs DATABASE_URL and BENCH_INSTITUTION');
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hie-bench-summary-'));
+const port = await freePort();
+const config = loadConfig({ PORT: String(port), HIE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl });
+// Errors only: a log line per request would be part of what is measured.
+const logger = createLogger(process.env.HIE_LOG_LEVEL === undefined ? 'error' : config.logLevel);
+const db = new Database(databaseUrl, { logger, applicationName: 'county-hie-bench-summary' });
+await migrate(db);
+const signingKey = await loadOrCreateSigningKey(dataDir);
+const verifier = createTokenVerifier({ publicUrl: config.publicUrl, signingKey, trustedIssuers: [] });
+const { app, repo, audit } = buildApp({ config, logger, db, signingKey, verifier, version: 'bench' });
+const registry = new PostgresInstitutionRegistry(db);
+await projectOrganizations(registry, repo, config.canonicalBase);
+await projectPractitioners(registry, repo, config.canonicalBase);
+
+// Bench-only route in front of the app (never part of the product): this process's own usage.
+const outer = express();
+outer.get('/__bench/usage', (_req, res) => {
+  const u = process.resourceUsage();
+  res.json({
+    maxRssKb: u.maxRSS,
+    rssBytes: process.memoryUsage().rss,
+    cpuUserUs: u.userCPUTime,
+    cpuSystemUs: u.systemCPUTime,
+  });
+});
+outer.use(app);
+
+const server = outer.listen(port, '127.0.0.1', async () => {
+  const practitioner = clinicianPractitioner(await loadPractitioners(), institution, undefined);
+  const token = await issueToken(
+    signingKey,
+    clinicianClaims(config.publicUrl, institution, practitioner),
+    24 * 3600,
+  );
+  process.stdout.write(
+    JSON.stringify({ url: config.publicUrl, fhirUrl: `${config.publicUrl}/fhir`, token, pid: process.pid }) +
+      '\n',
+  );
+});
+
+const close = async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await audit.close().catch(() => undefined);
+  await db.close().catch(() => undefined);
+  await rm(dataDir, { recursive: true, force: true });
+  process.exit(0);
+};
+process.once('SIGTERM', close);
+process.once('SIGINT', close);
+
+/** A port nobody listens on right now; publicUrl (token audience) must be known before listening. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port: p } = s.address() as net.AddressInfo;
+      s.close(() => resolve(p));
+    });
+  });
+}

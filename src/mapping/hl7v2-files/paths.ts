@@ -1,0 +1,141 @@
+import type { Hl7Repetition, Hl7Segment, ParsedHl7 } from '../../parse/hl7v2/index.ts';
+import type { Hl7Location } from '../types.ts';
+
+/**
+ * Segment groups and HL7 paths for mapping files. A group is a run of consecutive segments opened
+ * by a start segment (an ORC with its TQ1/OBR/RXA/OBX/NTE…) and closed by the next segment of the
+ * same name; groups nest (`ORC/OBX`: each OBX with its NTEs inside its order). A path is read in
+ * the innermost group holding that segment name, then outwards (see `split`), so `OBR-4` inside
+ * an OBX's group is its own order's OBR and `PID-3` is the message's patient.
+ */
+export interface Hl7Group {
+  readonly segments: readonly Hl7Segment[];
+  readonly parent?: Hl7Group;
+  /** `ORC[2]` (the start segment's occurrence in the message); '' for the whole message. */
+  readonly label: string;
+}
+
+export function messageGroup(msg: ParsedHl7): Hl7Group {
+  return { segments: msg.segments, label: '' };
+}
+
+const SEGMENT = /^[A-Z][A-Z0-9]{2}$/;
+
+/** `ORC` / `ORC/OBX` → the groups of that shape in a message (compiled once per mapping). */
+export function compileGroupPath(path: string): (root: Hl7Group) => Hl7Group[] {
+  const names = path.split('/');
+  for (const n of names)
+    if (!SEGMENT.test(n)) throw new Error(`"${path}" is not a segment group (e.g. ORC, ORC/OBX)`);
+  return (root) => names.reduce<Hl7Group[]>((groups, name) => groups.flatMap((g) => split(g, name)), [root]);
+}
+
+/**
+ * Outside its own group, a path sees only what precedes the first group of its kind (the header:
+ * MSH, PID, PV1…), never a sibling group: an order without NTE has no note, not the next order's.
+ */
+function split(parent: Hl7Group, name: string): Hl7Group[] {
+  const out: Hl7Group[] = [];
+  const first = parent.segments.findIndex((s) => s.name === name);
+  if (first < 0) return out;
+  const head: Hl7Group = {
+    segments: parent.segments.slice(0, first),
+    ...(parent.parent ? { parent: parent.parent } : {}),
+    label: parent.label,
+  };
+  let current: Hl7Segment[] | undefined;
+  const close = () => {
+    if (current) out.push({ segments: current, parent: head, label: `${name}[${current[0]!.sequence}]` });
+  };
+  for (const s of parent.segments) {
+    if (s.name === name) {
+      close();
+      current = [s];
+    } else if (current) current.push(s);
+  }
+  close();
+  return out;
+}
+
+/** One value an HL7 path points at: a field repetition, or a component / sub-component of it. */
+export class Hl7Value {
+  constructor(
+    readonly segment: Hl7Segment,
+    readonly field: number,
+    readonly repetition: Hl7Repetition,
+    /** 1-based. */
+    readonly repetitionIndex: number,
+    readonly component?: number,
+    readonly subComponent?: number,
+  ) {}
+
+  /** The text: the component asked for, else component 1 (a primitive field's value). */
+  get text(): string {
+    return this.repetition.get(this.component ?? 1, this.subComponent ?? 1);
+  }
+
+  /** A whole field repetition (for CX, XPN, CWE… conversions) rather than one component. */
+  get whole(): boolean {
+    return this.component === undefined;
+  }
+
+  get at(): Hl7Location {
+    return this.segment.at(this.field, this.repetitionIndex, this.component, this.subComponent);
+  }
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** A compiled path: undefined when absent, one value, or every repetition for `[*]`. */
+export type Hl7Reader = (group: Hl7Group) => Hl7Value | Hl7Value[] | undefined;
+
+/** `SEG[rep]-field[rep].component.sub`; `[*]` on the field reads every repetition. */
+const PATH =
+  /^([A-Z][A-Z0-9]{2})(?:\[([1-9]\d*)\])?-([1-9]\d*)(?:\[([1-9]\d*|\*)\])?(?:\.([1-9]\d*)(?:\.([1-9]\d*))?)?$/;
+
+export function compileHl7Path(path: string): Hl7Reader {
+  const m = PATH.exec(path.trim());
+  if (!m)
+    throw new Error(
+      `"${path}" is not an HL7 path (SEG[occurrence]-field[repetition].component.subcomponent, e.g. PID-3, OBX[2]-5.1, PID-5[*])`,
+    );
+  const [, name, occ, fieldText, rep, comp, sub] = m;
+  const occurrence = occ ? Number(occ) : 1;
+  const field = Number(fieldText);
+  const component = comp ? Number(comp) : undefined;
+  const subComponent = sub ? Number(sub) : undefined;
+  const present = (v: Hl7Value) =>
+    component !== undefined ? v.text !== '' : v.repetition.raw !== '' && v.repetition.raw !== '""';
+  return (group) => {
+    const seg = findSegment(group, name!, occurrence);
+    if (!seg) return undefined;
+    const reps = seg.repetitions(field);
+    const make = (r: Hl7Repetition, i: number) => new Hl7Value(seg, field, r, i + 1, component, subComponent);
+    if (rep === '*') {
+      const all = reps.map(make).filter(present);
+      return all.length ? all : undefined;
+    }
+    const i = rep ? Number(rep) - 1 : 0;
+    const r = reps[i];
+    if (!r) return undefined;
+    const v = make(r, i);
+    return present(v) ? v : undefined;
+  };
+}
+
+/** The n-th segment of that name in the innermost group that has any, else outwards. */
+function findSegment(group: Hl7Group, name: string, occurrence: number): Hl7Segment | undefined {
+  for (let g: Hl7Group | undefined = group; g; g = g.parent) {
+    const named = g.segments.filter((s) => s.name === name);
+    if (named.length) return named[occurrence - 1];
+  }
+  return undefined;
+}
+
+/** The texts at a path, as FHIRPath sees them (an absent value is the empty collection). */
+export function textsAt(read: Hl7Reader, group: Hl7Group): string[] {
+  const v = read(group);
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => x.text).filter((t) => t !== '');
+}
