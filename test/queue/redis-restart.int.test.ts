@@ -28,7 +28,7 @@ describe('Redis restarted empty in the middle of a run', () => {
     await app?.close();
   });
 
-  it('the reconciler recovers every message, each stored exactly once', { timeout: 120_000 }, async () => {
+  it('the reconciler recovers every message, each stored exactly once', { timeout: 360_000 }, async () => {
     const logger = silentLogger();
     const db = app.database.db;
     const inbox = new PostgresInbox(db);
@@ -60,12 +60,12 @@ describe('Redis restarted empty in the middle of a run', () => {
     const reconciler = startReconciler({ inbox, queue, intervalMs: 500, graceMs: 2_000, logger });
     const stored = async () => (await countByState(db, INST)).stored ?? 0;
     try {
-      await waitFor('some stored', async () => (await stored()) >= N / 4, 60_000, 50);
+      await waitFor('some stored', async () => (await stored()) >= N / 4, 150_000, 50);
       await redis.stop();
       const atStop = await stored();
       await new Promise((r) => setTimeout(r, 2_000));
       await redis.start(); // empty: every waiting job is gone
-      await waitFor('all stored', async () => (await stored()) === N, 90_000, 250);
+      await waitFor('all stored', async () => (await stored()) === N, 180_000, 250);
       expect(atStop).toBeLessThan(N);
       expect(await countByState(db, INST)).toEqual({ stored: N });
       expect(await repositoryCounts(db, INST)).toMatchObject({

@@ -36,7 +36,7 @@ describe(`SIGKILL of the worker in the middle of ${N} messages`, () => {
     await app?.close();
   });
 
-  it('after a restart every message is stored exactly once', { timeout: 480_000 }, async () => {
+  it('after a restart every message is stored exactly once', { timeout: 600_000 }, async () => {
     const db = app.database.db;
     const inbox = new PostgresInbox(db);
     const queue = createIngestQueue({ redisUrl, prefix, logger: silentLogger() });
@@ -68,7 +68,7 @@ describe(`SIGKILL of the worker in the middle of ${N} messages`, () => {
 
     console.info(`[kill test] archived and enqueued in ${Date.now() - started} ms`);
     const first = await spawnFixture('test/queue/support/worker-process.ts', [args]);
-    await waitFor('a third stored', async () => (await stored()) >= N / 3, 120_000, 50);
+    await waitFor('a third stored', async () => (await stored()) >= N / 3, 240_000, 50);
     await killHard(first.child);
     console.info(`[kill test] killed at ${Date.now() - started} ms`);
     const atKill = await stored();

@@ -80,14 +80,8 @@ export async function startEmbeddedPostgres(opts: {
       createPostgresUser: true,
       // UTF-8 throughout; initdb syncs its files (no --no-sync).
       initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-      // Loopback only; every durability setting stays at PostgreSQL's safe default. The socket
-      // goes in the cluster's own folder (private to its owner), not a shared /tmp.
-      postgresFlags: [
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        `unix_socket_directories=${socketDirFor(pgData, port) ?? ''}`,
-      ],
+      // Loopback only; every durability setting stays at PostgreSQL's safe default.
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
       onLog: (m) => remember(tail, m, logger),
       onError: (m) => remember(tail, String(m instanceof Error ? m.message : m), logger),
     });
@@ -121,11 +115,8 @@ export async function startEmbeddedPostgres(opts: {
     if (pid !== undefined) running.add(pid);
     const adminUrl = connectionUrl(state, port, 'postgres');
     await createDatabaseIfMissing(adminUrl, DATABASE);
-    const url = connectionUrl(state, port, DATABASE, socketDirFor(pgData, port));
-    logger.info(
-      { port, pid, socket: url.includes('?host='), durability: await readDurabilitySettings(url) },
-      'embedded PostgreSQL ready',
-    );
+    const url = connectionUrl(state, port, DATABASE);
+    logger.info({ port, pid, durability: await readDurabilitySettings(url) }, 'embedded PostgreSQL ready');
     return { url, port, pid, stop: () => stopServer(pid, logger) };
   }
   throw lastError;
@@ -196,25 +187,8 @@ async function createDatabaseIfMissing(adminUrl: string, name: string): Promise<
   }
 }
 
-/**
- * The gateway, worker and `hie` reach the server over its Unix socket when there is one: every
- * query is a socket round trip, and on loopback TCP the kernel's TCP path costs measurably more
- * CPU per query on both ends (about a third of the client's share in a `SELECT 1` loop). Other
- * tools can still use the TCP port.
- */
-function connectionUrl(state: PostgresState, port: number, database: string, socketDir?: string): string {
-  const host = socketDir ? `?host=${encodeURIComponent(socketDir)}` : '';
-  return `postgres://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${port}/${database}${host}`;
-}
-
-/** A Unix socket path may hold about 107 bytes: a deeper data folder stays on TCP only. */
-const MAX_SOCKET_PATH = 100;
-
-/** The socket folder (the cluster's own), or undefined when `.s.PGSQL.<port>` would not fit. */
-export function socketDirFor(pgData: string, port: number): string | undefined {
-  // The setting is a comma-separated list: a folder name it would have to quote stays on TCP.
-  if (process.platform === 'win32' || !/^[\w./-]+$/.test(pgData)) return undefined;
-  return path.join(pgData, `.s.PGSQL.${port}`).length <= MAX_SOCKET_PATH ? pgData : undefined;
+function connectionUrl(state: PostgresState, port: number, database: string): string {
+  return `postgres://${encodeURIComponent(state.user)}:${encodeURIComponent(state.password)}@127.0.0.1:${port}/${database}`;
 }
 
 async function postmasterPid(pgData: string): Promise<number | undefined> {
