@@ -10,40 +10,57 @@ import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet } from 'fhir/r4';
  */
 export function requiredCodes(valueSetUrl: string): ReadonlySet<string> | undefined {
   const url = valueSetUrl.split('|')[0]!;
-  const index = definitions();
   if (expanded.has(url)) return expanded.get(url);
-  const vs = index.valueSets.get(url);
-  const codes = vs ? expand(vs, index) : undefined;
+  const vs = definition(url, (d) => d.valueSets);
+  const codes = vs ? expand(vs) : undefined;
   expanded.set(url, codes);
   return codes;
 }
 
 const expanded = new Map<string, ReadonlySet<string> | undefined>();
-let loaded: { valueSets: Map<string, ValueSet>; codeSystems: Map<string, CodeSystem> } | undefined;
 
-function definitions() {
-  if (loaded) return loaded;
-  const valueSets = new Map<string, ValueSet>();
-  const codeSystems = new Map<string, CodeSystem>();
-  for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
-    for (const e of (readJson(file) as Bundle).entry ?? []) {
-      const r = e.resource as ValueSet | CodeSystem | undefined;
-      if (r?.resourceType === 'ValueSet' && r.url) valueSets.set(r.url, r);
-      if (r?.resourceType === 'CodeSystem' && r.url) codeSystems.set(r.url, r);
-    }
-  }
-  loaded = { valueSets, codeSystems };
-  return loaded;
+interface Definitions {
+  valueSets: Map<string, ValueSet>;
+  codeSystems: Map<string, CodeSystem>;
 }
 
-function expand(vs: ValueSet, index: NonNullable<typeof loaded>): Set<string> | undefined {
+/**
+ * The definition files, read on first need and in this order. Why lazily: each is megabytes
+ * of JSON (seconds of start-up on a busy machine), and R4's required bindings are nearly all
+ * in the first; the HL7 v3 file (no URL in both) is read only for one that is not
+ * (`Composition.confidentiality`).
+ */
+const FILES = ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json'];
+const loaded: Definitions[] = [];
+
+/** A value set or code system by URL, reading the next file only when those read lack it. */
+function definition<T>(url: string, from: (d: Definitions) => Map<string, T>): T | undefined {
+  for (let i = 0; i < FILES.length; i++) {
+    const found = from(loaded[i] ?? load(i)).get(url);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function load(i: number): Definitions {
+  const valueSets = new Map<string, ValueSet>();
+  const codeSystems = new Map<string, CodeSystem>();
+  for (const e of (readJson(FILES[i]!) as Bundle).entry ?? []) {
+    const r = e.resource as ValueSet | CodeSystem | undefined;
+    if (r?.resourceType === 'ValueSet' && r.url) valueSets.set(r.url, r);
+    if (r?.resourceType === 'CodeSystem' && r.url) codeSystems.set(r.url, r);
+  }
+  return (loaded[i] = { valueSets, codeSystems });
+}
+
+function expand(vs: ValueSet): Set<string> | undefined {
   const codes = new Set<string>();
   for (const inc of vs.compose?.include ?? []) {
     if (inc.filter?.length || inc.valueSet?.length) return undefined;
     if (inc.concept) {
       for (const c of inc.concept) codes.add(c.code);
     } else if (inc.system) {
-      const cs = index.codeSystems.get(inc.system);
+      const cs = definition(inc.system, (d) => d.codeSystems);
       if (!cs?.concept || cs.content !== 'complete') return undefined;
       addConcepts(cs.concept, codes);
     } else return undefined;

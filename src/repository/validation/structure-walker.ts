@@ -1,318 +1,207 @@
-import {
-  getDataType,
-  tryGetDataType,
-  type InternalSchemaElement,
-  type InternalTypeSchema,
-} from '@medplum/core';
-import type { OperationOutcomeIssue } from 'fhir/r4';
-import { isJsonNumber, numberText } from '../../kernel/fhir-json.ts';
-import { dateRange } from '../index/date-range.ts';
-import { PRIMITIVE_PATTERNS } from './primitive-patterns.ts';
-import { requiredCodes } from './required-codes.ts';
+import { resourceTable, tableOf, typeTable, type ElementEntry, type TypeTable } from './element-tables.ts';
+import { isPlainObject, jsonType } from './json-values.ts';
+import { checkBoolean, checkDecimal, checkInteger, checkStringsIn, checkText } from './primitive-checks.ts';
+import type { Walk } from './walk-context.ts';
 
 /**
  * Structural validation of a resource against the R4 definitions, in one walk over the JSON:
  * unknown elements, JSON types, primitive formats (R4 regexes), arrays vs single values,
  * cardinality (min/max), one choice per `[x]`, required bindings on `code` elements, 32-bit
- * integers, real calendar dates, and nested resources (`contained`, `Bundle.entry.resource`).
+ * integers, real calendar dates, nested resources (`contained`, `Bundle.entry.resource`) — and
+ * the string rules on every string, including those the structure rules do not look into.
  *
  * Why our own walk instead of a generic validator: at the door every resource of every
  * transaction is checked, and a validator that also evaluates every FHIRPath invariant costs
- * ~2.7 ms a resource here (the ingest's bottleneck); this walk costs tens of µs. Invariants
- * (and profiles) are checked where they matter — the mapping stage's profile validation.
+ * ~2.7 ms a resource here (the ingest's bottleneck); this walk costs a few µs. Invariants (and
+ * profiles) are checked where they matter — the mapping stage's profile validation. It builds
+ * nothing per element: the per-type tables are made once, the path only for an issue.
  */
-export function structureIssues(resource: Record<string, unknown>, path: string): OperationOutcomeIssue[] {
-  const issues: OperationOutcomeIssue[] = [];
-  walkResource(resource, path, issues);
-  return issues;
-}
-
-const INTEGER_RANGE: Record<string, [number, number]> = {
-  integer: [-2147483648, 2147483647],
-  unsignedInt: [0, 2147483647],
-  positiveInt: [1, 2147483647],
-};
-const DATE_TYPES = new Set(['date', 'dateTime', 'instant']);
-const STRING_LIKE = new Set([
-  'string',
-  'markdown',
-  'xhtml',
-  'uri',
-  'url',
-  'canonical',
-  'code',
-  'id',
-  'oid',
-  'uuid',
-  'base64Binary',
-  'date',
-  'dateTime',
-  'instant',
-  'time',
-]);
-
-function walkResource(value: unknown, path: string, issues: OperationOutcomeIssue[]): void {
-  if (!isObject(value)) {
-    issues.push(err('structure', 'A resource must be a JSON object', path));
+export function walkResource(w: Walk, value: unknown): void {
+  if (!isPlainObject(value)) {
+    w.structureIssue('structure', 'A resource must be a JSON object');
+    checkStringsIn(w, value);
     return;
   }
   const type = value.resourceType;
-  const schema = typeof type === 'string' ? resourceSchema(type) : undefined;
-  if (!schema) {
-    issues.push(err('structure', `"${String(type)}" is not an R4 resource type`, `${path}.resourceType`));
+  const table = typeof type === 'string' ? resourceTable(type) : undefined;
+  if (!table) {
+    w.structureIssue('structure', `"${String(type)}" is not an R4 resource type`, 'resourceType');
+    checkStringsIn(w, value);
     return;
   }
-  if (value.id !== undefined && (typeof value.id !== 'string' || !/^[A-Za-z0-9\-.]{1,64}$/.test(value.id))) {
-    issues.push(
-      err('value', `"${String(value.id)}" is not a valid id (1-64 of A-Z a-z 0-9 - .)`, `${path}.id`),
-    );
-  }
-  walkComplex(value, schema, path, issues, true);
+  const id = value.id;
+  if (id !== undefined && (typeof id !== 'string' || !RESOURCE_ID.test(id)))
+    w.structureIssue('value', `"${String(id)}" is not a valid id (1-64 of A-Z a-z 0-9 - .)`, 'id');
+  walkComplex(w, value, table, true);
 }
 
-function walkComplex(
-  obj: Record<string, unknown>,
-  schema: InternalTypeSchema,
-  path: string,
-  issues: OperationOutcomeIssue[],
-  isResource = false,
-): void {
-  const keys = Object.keys(obj);
-  if (keys.length === 0 || (keys.length === 1 && keys[0] === 'resourceType' && !isResource)) {
-    issues.push(err('structure', 'An element must have a value or children (ele-1)', path));
+const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const UNDERSCORE = 95;
+
+function walkComplex(w: Walk, obj: Record<string, unknown>, table: TypeTable, isResource: boolean): void {
+  if (hasNoContent(obj, isResource)) {
+    w.structureIssue('structure', 'An element must have a value or children (ele-1)');
+    checkStringsIn(w, obj);
     return;
   }
-  const seenChoice = new Map<string, string>();
-  for (const key of keys) {
-    if (key === 'resourceType' && isResource) continue;
+  /** One bit per choice group met (`value[x]`), for one-choice-per-[x] and required choices. */
+  let seenChoices = 0;
+  for (const key in obj) {
+    // A resource's type was checked by whoever found its table.
+    if (isResource && key === 'resourceType') continue;
     const v = obj[key];
-    if (key.startsWith('_')) {
-      checkPrimitiveExtension(v, `${path}.${key}`, issues);
+    if (key.charCodeAt(0) === UNDERSCORE) {
+      walkPrimitiveExtension(w, key, v);
       continue;
     }
-    const found = elementFor(schema, key);
-    if (!found) {
-      issues.push(err('structure', `Unknown element "${key}"`, `${path}.${key}`));
+    const entry = table.entries.get(key);
+    if (entry === undefined) {
+      w.structureIssue('structure', `Unknown element "${key}"`, key);
+      checkUnknownStrings(w, key, v);
       continue;
     }
-    const { element, typeCode, choice } = found;
-    if (choice) {
-      const other = seenChoice.get(choice);
-      if (other)
-        issues.push(
-          err('structure', `Only one of ${other} and ${key} may be present (${choice}[x])`, `${path}.${key}`),
+    if (entry.choiceBit !== 0) {
+      if ((seenChoices & entry.choiceBit) !== 0)
+        w.structureIssue(
+          'structure',
+          `Only one of ${previousChoice(obj, key, entry, table)} and ${key} may be present (${entry.choice}[x])`,
+          key,
         );
-      seenChoice.set(choice, key);
+      seenChoices |= entry.choiceBit;
     }
-    const at = `${path}.${key}`;
-    if (element.isArray) {
-      if (!Array.isArray(v)) {
-        issues.push(err('structure', `Expected an array for ${key}`, at));
-        continue;
-      }
-      if (v.length === 0) issues.push(err('structure', `Empty array for ${key} (leave the element out)`, at));
-      if (element.max !== Infinity && v.length > element.max) {
-        issues.push(err('structure', `At most ${element.max} ${key} allowed, found ${v.length}`, at));
-      }
-      v.forEach((item, i) =>
-        walkValue(item, typeCode, element, `${at}[${i}]`, issues, Array.isArray(obj[`_${key}`])),
-      );
-    } else {
-      if (Array.isArray(v)) {
-        issues.push(err('structure', `Expected a single value for ${key}, not an array`, at));
-        continue;
-      }
-      walkValue(v, typeCode, element, at, issues, obj[`_${key}`] !== undefined);
-    }
+    w.enter(key);
+    if (entry.isArray) walkArray(w, v, entry, obj);
+    else if (Array.isArray(v)) {
+      w.structureIssue('structure', `Expected a single value for ${key}, not an array`);
+      checkStringsIn(w, v);
+    } else walkValue(w, v, entry, obj);
+    w.leave();
   }
-  for (const [name, element] of Object.entries(schema.elements)) {
-    if (element.min < 1) continue;
-    const present = name.endsWith('[x]')
-      ? keys.some(
-          (k) => k.startsWith(name.slice(0, -3)) && elementFor(schema, k)?.choice === name.slice(0, -3),
-        )
-      : obj[name] !== undefined || obj[`_${name}`] !== undefined;
-    if (!present)
-      issues.push(err('required', `Missing required element ${name}`, `${path}.${name.replace('[x]', '')}`));
+  for (const r of table.required) {
+    const present =
+      r.choiceBit !== 0
+        ? (seenChoices & r.choiceBit) !== 0
+        : obj[r.name] !== undefined || obj[r.extensionKey] !== undefined;
+    if (!present) w.structureIssue('required', `Missing required element ${r.name}`, r.shownName);
   }
 }
 
-function walkValue(
-  v: unknown,
-  typeCode: string,
-  element: InternalSchemaElement,
-  at: string,
-  issues: OperationOutcomeIssue[],
-  hasPrimitiveExtension: boolean,
-): void {
+/** ele-1: no properties at all, or (below a resource) only a `resourceType`. */
+function hasNoContent(obj: Record<string, unknown>, isResource: boolean): boolean {
+  let count = 0;
+  let first: string | undefined;
+  for (const key in obj) {
+    if (count++ === 0) first = key;
+    else return false;
+  }
+  return count === 0 || (first === 'resourceType' && !isResource);
+}
+
+function walkArray(w: Walk, v: unknown, entry: ElementEntry, parent: Record<string, unknown>): void {
+  const key = entry.key;
+  if (!Array.isArray(v)) {
+    w.structureIssue('structure', `Expected an array for ${key}`);
+    checkStringsIn(w, v);
+    return;
+  }
+  if (v.length === 0) w.structureIssue('structure', `Empty array for ${key} (leave the element out)`);
+  if (entry.max !== Infinity && v.length > entry.max)
+    w.structureIssue('structure', `At most ${entry.max} ${key} allowed, found ${v.length}`);
+  for (let i = 0; i < v.length; i++) {
+    w.enter(i);
+    walkValue(w, v[i], entry, parent);
+    w.leave();
+  }
+}
+
+function walkValue(w: Walk, v: unknown, entry: ElementEntry, parent: Record<string, unknown>): void {
   if (v === null) {
     // JSON null is allowed only inside arrays of primitives whose extensions fill the gap.
-    if (!hasPrimitiveExtension) issues.push(err('structure', 'null is not a FHIR value', at));
+    const extension = parent[entry.extensionKey];
+    if (!(entry.isArray ? Array.isArray(extension) : extension !== undefined))
+      w.structureIssue('structure', 'null is not a FHIR value');
     return;
   }
-  // `Resource` (contained, Bundle.entry.resource) or a named resource type (Bundle.entry.response.outcome).
-  if (typeCode === 'Resource' || resourceSchema(typeCode)) return walkResource(v, at, issues);
-  const range = INTEGER_RANGE[typeCode];
-  if (range) return checkInteger(v, typeCode, range, at, issues);
-  if (typeCode === 'decimal') {
-    if (!isJsonNumber(v)) issues.push(err('structure', `Expected a number, got ${jsonType(v)}`, at));
-    return;
-  }
-  if (typeCode === 'boolean') {
-    if (typeof v !== 'boolean')
-      issues.push(err('structure', `Expected true or false, got ${jsonType(v)}`, at));
-    return;
-  }
-  if (STRING_LIKE.has(typeCode)) return checkString(v, typeCode, element, at, issues);
-  const schema = complexSchema(typeCode);
-  if (!schema) return; // a type the definitions do not describe: nothing more to check
-  if (!isObject(v)) {
-    issues.push(err('structure', `Expected an object (${typeCode}), got ${jsonType(v)}`, at));
-    return;
-  }
-  walkComplex(v, schema, at, issues);
-}
-
-function checkString(
-  v: unknown,
-  typeCode: string,
-  element: InternalSchemaElement,
-  at: string,
-  issues: OperationOutcomeIssue[],
-): void {
-  if (typeof v !== 'string') {
-    issues.push(err('structure', `Expected a string (${typeCode}), got ${jsonType(v)}`, at));
-    return;
-  }
-  // Empty strings, NUL and lone surrogates are reported for every string by stringIssues.
-  if (v === '') return;
-  const pattern = PRIMITIVE_PATTERNS[typeCode];
-  if (pattern && !pattern.test(v)) {
-    issues.push(err('value', `"${clip(v)}" is not a valid ${typeCode}`, at));
-    return;
-  }
-  if (DATE_TYPES.has(typeCode) && dateRange(v) === undefined) {
-    issues.push(err('value', `"${v}" is not a valid ${typeCode} (no such day)`, at));
-    return;
-  }
-  if (typeCode === 'code' && element.binding?.strength === 'required' && element.binding.valueSet) {
-    const codes = requiredCodes(element.binding.valueSet);
-    if (codes && !codes.has(v)) {
-      const shown = codes.size <= 12 ? ` (one of ${[...codes].join(', ')})` : '';
-      issues.push({
-        severity: 'error',
-        code: 'code-invalid',
-        diagnostics: `"${clip(v)}" is not in the required value set ${element.binding.valueSet.split('|')[0]}${shown}`,
-        expression: [at],
-      });
-    }
+  switch (entry.check) {
+    case 'text':
+      return checkText(w, v, entry);
+    case 'complex':
+      return walkComplexValue(w, v, entry);
+    case 'resource':
+      return walkResource(w, v);
+    case 'integer':
+      return checkInteger(w, v, entry);
+    case 'decimal':
+      return checkDecimal(w, v);
+    case 'boolean':
+      return checkBoolean(w, v);
+    case 'unchecked':
+      return checkStringsIn(w, v);
   }
 }
 
-function checkInteger(
-  v: unknown,
-  type: string,
-  [min, max]: [number, number],
-  at: string,
-  issues: OperationOutcomeIssue[],
-): void {
-  const text = numberText(v);
-  if (text === undefined) {
-    issues.push(err('structure', `Expected a whole number (${type}), got ${jsonType(v)}`, at));
+function walkComplexValue(w: Walk, v: unknown, entry: ElementEntry): void {
+  const table = tableOf(entry);
+  if (!table) return checkStringsIn(w, v);
+  if (!isPlainObject(v)) {
+    w.structureIssue('structure', `Expected an object (${entry.typeCode}), got ${jsonType(v)}`);
+    checkStringsIn(w, v);
     return;
   }
-  const ok =
-    /^-?\d+$/.test(text) && Number(text) >= min && Number(text) <= max && Number.isSafeInteger(Number(text));
-  if (!ok)
-    issues.push(err('value', `${text} is not a valid ${type} (a whole number from ${min} to ${max})`, at));
+  walkComplex(w, v, table, false);
 }
 
 /** `_birthDate`: an Element (id, extension) or, for arrays, an array of Elements / nulls. */
-function checkPrimitiveExtension(v: unknown, at: string, issues: OperationOutcomeIssue[]): void {
-  const element = complexSchema('Element');
-  const check = (item: unknown, p: string) => {
-    if (item === null) return;
-    if (!isObject(item) || !element) issues.push(err('structure', 'Expected an object with id/extension', p));
-    else walkComplex(item, element, p, issues);
-  };
-  if (Array.isArray(v)) v.forEach((item, i) => check(item, `${at}[${i}]`));
-  else check(v, at);
-}
-
-interface FoundElement {
-  element: InternalSchemaElement;
-  typeCode: string;
-  /** The choice's base name (`value` for `valueQuantity`). */
-  choice?: string;
-}
-
-const elementCache = new Map<InternalTypeSchema, Map<string, FoundElement | null>>();
-
-/** The element a JSON property names, resolving choice types (`valueQuantity` → value[x] as Quantity). */
-function elementFor(schema: InternalTypeSchema, key: string): FoundElement | undefined {
-  let cache = elementCache.get(schema);
-  if (!cache) elementCache.set(schema, (cache = new Map()));
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit ?? undefined;
-  let found: FoundElement | undefined;
-  const direct = schema.elements[key];
-  if (direct && direct.type.length >= 1) found = { element: direct, typeCode: direct.type[0]!.code };
-  else {
-    for (const [name, el] of Object.entries(schema.elements)) {
-      if (!name.endsWith('[x]')) continue;
-      const base = name.slice(0, -3);
-      if (!key.startsWith(base)) continue;
-      const suffix = key.slice(base.length);
-      const t = el.type.find((t) => t.code.charAt(0).toUpperCase() + t.code.slice(1) === suffix);
-      if (t) {
-        found = { element: el, typeCode: t.code, choice: base };
-        break;
-      }
+function walkPrimitiveExtension(w: Walk, key: string, v: unknown): void {
+  // A name that is not valid Unicode is reported once; what lies below is still walked.
+  const badName = !key.isWellFormed();
+  if (badName) {
+    w.stringIssue('structure', 'A property name holds a lone surrogate');
+    w.quietStrings++;
+  }
+  w.enter(key);
+  const element = typeTable('Element');
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      w.enter(i);
+      walkExtensionItem(w, v[i], element);
+      w.leave();
     }
+  } else walkExtensionItem(w, v, element);
+  w.leave();
+  if (badName) w.quietStrings--;
+}
+
+function walkExtensionItem(w: Walk, item: unknown, element: TypeTable | undefined): void {
+  if (item === null) return;
+  if (!isPlainObject(item) || !element) {
+    w.structureIssue('structure', 'Expected an object with id/extension');
+    checkStringsIn(w, item);
+  } else walkComplex(w, item, element, false);
+}
+
+/** An unknown element's value is not walked, but its strings (and its name) obey the string rules. */
+function checkUnknownStrings(w: Walk, key: string, v: unknown): void {
+  if (!key.isWellFormed()) {
+    w.stringIssue('structure', 'A property name holds a lone surrogate');
+    return;
   }
-  cache.set(key, found ?? null);
-  return found;
+  w.enter(key);
+  checkStringsIn(w, v);
+  w.leave();
 }
 
-const schemaCache = new Map<string, InternalTypeSchema | null>();
-
-function complexSchema(typeName: string): InternalTypeSchema | undefined {
-  const hit = schemaCache.get(typeName);
-  if (hit !== undefined) return hit ?? undefined;
-  let schema: InternalTypeSchema | undefined;
-  try {
-    schema = tryGetDataType(typeName) ?? getDataType(typeName);
-  } catch {
-    schema = undefined;
+/** The choice of the same `[x]` met last before `key` (only asked when there are two). */
+function previousChoice(
+  obj: Record<string, unknown>,
+  key: string,
+  entry: ElementEntry,
+  table: TypeTable,
+): string {
+  const keys = Object.keys(obj);
+  for (let i = keys.indexOf(key) - 1; i >= 0; i--) {
+    const k = keys[i]!;
+    if (k.charCodeAt(0) !== UNDERSCORE && table.entries.get(k)?.choice === entry.choice) return k;
   }
-  schemaCache.set(typeName, schema ?? null);
-  return schema;
-}
-
-function resourceSchema(type: string): InternalTypeSchema | undefined {
-  const schema = complexSchema(type);
-  return schema?.kind === 'resource' ? schema : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && numberText(v) === undefined;
-}
-
-function jsonType(v: unknown): string {
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  if (isJsonNumber(v)) return 'a number';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
-function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-function err(
-  code: OperationOutcomeIssue['code'],
-  diagnostics: string,
-  expression: string,
-): OperationOutcomeIssue {
-  return { severity: 'error', code, diagnostics, expression: [expression] };
+  return '';
 }

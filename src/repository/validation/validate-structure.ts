@@ -1,7 +1,7 @@
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { FhirModel } from '../fhir-model.ts';
-import { stringIssues } from './primitive-checks.ts';
-import { structureIssues } from './structure-walker.ts';
+import { walkResource } from './structure-walker.ts';
+import { Walk } from './walk-context.ts';
 
 export interface ValidateOptions {
   /** Where the resource sits, for `expression`: `Bundle.entry[3].resource`. Default: its type. */
@@ -30,7 +30,10 @@ export function validateStructure(
       },
     ];
   }
-  return dedupeByPlace([...stringIssues(resource, prefix), ...structureIssues(resource, prefix)]);
+  const w = new Walk(prefix);
+  walkResource(w, resource);
+  if (w.strings.length + w.structure.length === 0) return [];
+  return dedupeByPlace([...w.strings, ...w.structure]);
 }
 
 /** Two checks may see the same bad value (an empty code is empty and not a code): report each place once. */
