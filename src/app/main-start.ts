@@ -26,7 +26,7 @@ import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts';
 import { createShutdown, flushThenExit } from './shutdown.ts';
-import { createDemoLoad, demoLoadWanted, sqlArchiveCounts, type CountArchive } from '../demo/load/index.ts';
+import { createDemoLoad, demoLoadWanted, sqlArchiveCounts } from '../demo/load/index.ts';
 
 /**
  * `npm start`: the whole system on one process. Every resource registers its cleanup with the
@@ -55,61 +55,30 @@ export async function main(env: Record<string, string | undefined> = process.env
     // Registered first so that it runs last, after the servers it describes have stopped.
     shutdown.add('runtime file', () => removeRuntimeFile(config.dataDir));
 
-    // The embedded servers start side by side, and the CPU-bound preparations (the demo county's
-    // files, the mapping files, the sensitivity rules and the FHIR model they load) run while
-    // initdb and the servers' own start-up keep other processes busy. Each server registers its
-    // stop as soon as it is up, so a failure of the other still stops it.
-    const postgresStarting =
-      config.databaseUrl === undefined
-        ? startEmbeddedPostgres({ dataDir: config.dataDir, logger }).then((pg) => {
-            shutdown.add('embedded PostgreSQL', pg.stop);
-            return pg;
-          })
-        : undefined;
-    const redisStarting =
-      config.redisUrl === undefined
-        ? startEmbeddedRedis({ dataDir: config.dataDir, logger }).then((r) => {
-            shutdown.add('embedded Redis', r.stop);
-            return r;
-          })
-        : undefined;
-    // Awaited below; until then a failure must not surface as an unhandled rejection.
-    postgresStarting?.catch(() => undefined);
-    redisStarting?.catch(() => undefined);
-
-    const signingKey = await loadOrCreateSigningKey(config.dataDir);
-    // The pool exists only once PostgreSQL is up; the demo load counts through it much later.
-    const archive: { count?: CountArchive } = {};
-    // The demo county (HIE_DEMO_COUNTY): readiness waits for it; it starts once everything listens.
-    const demo = demoLoadWanted(config)
-      ? createDemoLoad({
-          config,
-          logger,
-          signingKey,
-          countArchive: (institutions, since) => archive.count!(institutions, since),
-        })
-      : undefined;
-    // Its errors surface again when the load starts (the same promise), and are reported there.
-    demo?.prepare().catch(() => undefined);
-    // Mapping files are data IT staff edit: a broken one stops the start with file, line and reason.
-    const mappings = await createLiveMappings(DEFAULT_MAPPINGS_DIR, { logger });
-    shutdown.add('mapping watcher', () => mappings.close());
-    const sensitivity = loadSensitivityRules(undefined, { canonicalBase: config.canonicalBase });
-    logger.info({ mappings: mappings.mappings.map((m) => `${m.id}@${m.version}`) }, 'mappings loaded');
-
-    const [pg, r] = await Promise.all([postgresStarting, redisStarting]);
-    const databaseUrl = pg?.url ?? config.databaseUrl!;
-    const postgres = pg ? { pid: pg.pid, port: pg.port } : null;
-    // Nothing in this process uses Redis but the queue; `npm run worker` finds it through runtime.json.
-    const redisUrl = r?.url ?? config.redisUrl!;
-    const redis = r ? { pid: r.pid, port: r.port } : null;
+    let databaseUrl = config.databaseUrl;
+    let postgres = null;
+    if (databaseUrl === undefined) {
+      const pg = await startEmbeddedPostgres({ dataDir: config.dataDir, logger });
+      shutdown.add('embedded PostgreSQL', pg.stop);
+      databaseUrl = pg.url;
+      postgres = { pid: pg.pid, port: pg.port };
+    }
+    let redisUrl = config.redisUrl;
+    let redis = null;
+    if (redisUrl === undefined) {
+      // Nothing in this process uses Redis yet; the worker (a separate process) finds it through runtime.json.
+      const r = await startEmbeddedRedis({ dataDir: config.dataDir, logger });
+      shutdown.add('embedded Redis', r.stop);
+      redisUrl = r.url;
+      redis = { pid: r.pid, port: r.port };
+    }
 
     const db = new Database(databaseUrl, { logger, applicationName: 'county-hie-gateway' });
     shutdown.add('database pool', () => db.close());
-    archive.count = sqlArchiveCounts(db);
     const applied = await migrate(db);
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
 
+    const signingKey = await loadOrCreateSigningKey(config.dataDir);
     const verifier = createTokenVerifier({
       publicUrl: config.publicUrl,
       signingKey,
@@ -124,6 +93,11 @@ export async function main(env: Record<string, string | undefined> = process.env
       if (keyed.length > 0) logger.info({ institutions: keyed }, 'demo keys created for institutions');
     }
     const registry = new PostgresInstitutionRegistry(db);
+    // Mapping files are data IT staff edit: a broken one stops the start with file, line and reason.
+    const mappings = await createLiveMappings(DEFAULT_MAPPINGS_DIR, { logger });
+    shutdown.add('mapping watcher', () => mappings.close());
+    const sensitivity = loadSensitivityRules(undefined, { canonicalBase: config.canonicalBase });
+    logger.info({ mappings: mappings.mappings.map((m) => `${m.id}@${m.version}`) }, 'mappings loaded');
 
     // The worker runs beside the gateway; `npm run worker` runs more of them elsewhere.
     const queueUrl = redisUrl;
@@ -140,6 +114,11 @@ export async function main(env: Record<string, string | undefined> = process.env
     const board = queueBoard(queueUrl);
     shutdown.add('queue dashboard', () => board.close());
     const inbox = new PostgresInbox(db);
+    // The demo county (HIE_DEMO_COUNTY): readiness waits for it; it starts once everything listens.
+    // It counts its progress in the archive with one query instead of polling the HTTP API.
+    const demo = demoLoadWanted(config)
+      ? createDemoLoad({ config, logger, signingKey, countArchive: sqlArchiveCounts(db) })
+      : undefined;
     const built = buildApp({
       config,
       logger,

@@ -1,29 +1,67 @@
-import type { Bundle } from 'fhir/r4';
+import type { Bundle, OperationOutcomeIssue } from 'fhir/r4';
 import type { FhirModel } from '../repository/fhir-model.ts';
-import { validateStructure } from '../repository/validation/index.ts';
 import type { MappingProblem } from '../mapping/types.ts';
 import { labelBundle, type SensitivityRules } from '../mapping/sensitivity/index.ts';
+import { knownProfiles, validateResource, type ProfileRegistry } from '../validate/index.ts';
+import { tagUnverifiedNationalIds } from '../validate/unverified-tag.ts';
+
+/** CONTRACTS.md `{base}` when the caller names none. */
+const DEFAULT_CANONICAL_BASE = 'https://county-hie.org/fhir';
+
+export interface ValidateStageOptions {
+  /** The profiles to enforce; default: the ones shipped in `profiles/`. */
+  registry?: ProfileRegistry;
+  /** For the `identifier-verification` extension's URL. */
+  canonicalBase?: string;
+}
 
 /**
  * Every resource the mapping produced is checked before the sender is answered, so an error
- * reaches the sender now, with its place, instead of failing later in the worker.
- * (Profile validation against `profiles/` joins here with the mapping issue.)
+ * reaches the sender now, with its place, instead of failing later in the worker: base R4
+ * structure, the region's profile for its type (`profiles/`), and any profile it claims.
+ * A national ID that fails verification is tagged `unverified` here if the mapping did not,
+ * and reported as a warning; it never refuses the message.
  */
-export function validateMappedBundle(model: FhirModel, bundle: Bundle): MappingProblem[] {
+export function validateMappedBundle(
+  model: FhirModel,
+  bundle: Bundle,
+  opts: ValidateStageOptions = {},
+): MappingProblem[] {
+  const registry = opts.registry ?? knownProfiles();
+  const base = opts.canonicalBase ?? DEFAULT_CANONICAL_BASE;
   const problems: MappingProblem[] = [];
   (bundle.entry ?? []).forEach((entry, i) => {
     if (!entry.resource) return;
-    for (const issue of validateStructure(model, entry.resource as any, {
-      pathPrefix: `Bundle.entry[${i}].resource`,
-    })) {
-      problems.push({
-        severity: issue.severity === 'error' || issue.severity === 'fatal' ? 'error' : 'warning',
-        text: issue.diagnostics ?? issue.details?.text ?? issue.code,
-        expression: issue.expression?.[0],
-      });
-    }
+    const resource = entry.resource as unknown as Record<string, unknown>;
+    const pathPrefix = `Bundle.entry[${i}].resource`;
+    const tagged = tagUnverifiedNationalIds(resource, pathPrefix, base);
+    const outcome = validateResource(model, resource, {
+      pathPrefix,
+      registry,
+      regionProfiles: true,
+      nationalIdWarnings: false,
+    });
+    for (const issue of [...outcome.issue.filter(reported), ...tagged]) problems.push(toProblem(issue));
   });
   return problems;
+}
+
+/**
+ * What the sender hears of: not "no issues", not an unknown claimed profile's note, and not the
+ * profile's check-digit warning (every failing national ID is already reported once, by the
+ * mapping that tagged it or by the tagging above).
+ */
+function reported(issue: OperationOutcomeIssue): boolean {
+  if (issue.severity === 'information') return false;
+  return !(issue.code === 'invariant' && /Constraint hie-nid-/.test(issue.diagnostics ?? ''));
+}
+
+function toProblem(issue: OperationOutcomeIssue): MappingProblem {
+  return {
+    severity: issue.severity === 'error' || issue.severity === 'fatal' ? 'error' : 'warning',
+    text: issue.diagnostics ?? issue.details?.text ?? issue.code,
+    ...(issue.expression?.[0] ? { expression: issue.expression[0] } : {}),
+  };
 }
 
 /**
@@ -31,9 +69,9 @@ export function validateMappedBundle(model: FhirModel, bundle: Bundle): MappingP
  * table in `mappings/sensitivity/` (consent filtering depends on them), then validation.
  */
 export function checkMapped(
-  env: { model: FhirModel; sensitivity?: SensitivityRules },
+  env: { model: FhirModel; sensitivity?: SensitivityRules } & ValidateStageOptions,
   bundle: Bundle,
 ): MappingProblem[] {
   if (env.sensitivity) labelBundle(bundle, env.sensitivity);
-  return validateMappedBundle(env.model, bundle);
+  return validateMappedBundle(env.model, bundle, env);
 }

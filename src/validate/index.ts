@@ -3,7 +3,9 @@
  * national-ID verification, and the `$validate` operation. Used by `/fhir/$validate`,
  * `hie profile validate` and (with the mapping issue) the ingestion pipeline.
  */
-export { validateResource, type ValidateResourceOptions } from './validate-resource.ts';
+export { claimedProfileIssues, validateResource, type ValidateResourceOptions } from './validate-resource.ts';
+export { tagUnverifiedNationalIds, verificationExtensionUrl } from './unverified-tag.ts';
+export { withSnapshot } from './snapshot-unfold.ts';
 export {
   DEFAULT_PROFILES_DIR,
   ProfileLoadError,

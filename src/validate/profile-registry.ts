@@ -13,6 +13,8 @@ export const DEFAULT_PROFILES_DIR = path.resolve(
 export interface ProfileRegistry {
   get(url: string): StructureDefinition | undefined;
   urls(): string[];
+  /** The region's profile for a resource type (`hie-patient` for Patient), enforced on `/ingest`. */
+  forType(type: string): StructureDefinition | undefined;
 }
 
 export interface ProfileProblem {
@@ -42,7 +44,14 @@ export function createProfileRegistry(sds: { sd: StructureDefinition; file?: str
     else byUrl.set(sd.url, sd);
   }
   if (problems.length) throw new ProfileLoadError(problems);
-  return { get: (url) => byUrl.get(url), urls: () => [...byUrl.keys()].sort() };
+  const byType = new Map<string, StructureDefinition>();
+  for (const sd of byUrl.values())
+    if (sd.kind === 'resource' && sd.id === `hie-${sd.type.toLowerCase()}`) byType.set(sd.type, sd);
+  return {
+    get: (url) => byUrl.get(url),
+    urls: () => [...byUrl.keys()].sort(),
+    forType: (type) => byType.get(type),
+  };
 }
 
 function unusable(sd: StructureDefinition, seen: Map<string, StructureDefinition>): string | undefined {
@@ -91,7 +100,7 @@ export function jsonFiles(dir: string): string[] {
 
 let shipped: ProfileRegistry | undefined;
 
-/** The profiles shipped in `profiles/`, loaded once per process (none of the region's exist yet). */
+/** The profiles shipped in `profiles/`, loaded once per process. */
 export function knownProfiles(): ProfileRegistry {
   shipped ??= loadProfileRegistry();
   return shipped;

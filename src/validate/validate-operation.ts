@@ -52,8 +52,10 @@ export function validateOperation(
       );
     }
     for (const [name, value] of req.query) if (name === 'profile' && value) profiles.push(value);
+    // `$validate` answers what `/ingest` would: the region's profile for the type is enforced.
     const outcome = validateResource(model, resource, {
       profileUrls: profiles,
+      regionProfiles: true,
       ...(opts.registry ? { registry: opts.registry } : {}),
     });
     return jsonResponse(200, outcome);

@@ -12,6 +12,14 @@ export interface ValidateResourceOptions {
   registry?: ProfileRegistry;
   /** Where the resource sits, for `expression`: `Bundle.entry[3].resource`. Default: its type. */
   pathPrefix?: string;
+  /**
+   * Also check the resource (and each Bundle entry) against the region's profile for its type
+   * (`ProfileRegistry.forType`), claimed or not: `/ingest` and `$validate` do; direct `/fhir`
+   * writes check only what `meta.profile` claims.
+   */
+  regionProfiles?: boolean;
+  /** Report national IDs that fail verification (default true); `/ingest` reports them while tagging. */
+  nationalIdWarnings?: boolean;
 }
 
 /**
@@ -34,7 +42,10 @@ export function validateResource(
   const errorPlaces = new Set(structural.filter(isError).flatMap((i) => i.expression ?? []));
   const registry = opts.registry ?? knownProfiles();
   for (const { resource: r, prefix: at } of withBundleEntries(resource, prefix)) {
-    for (const { url, expression } of profilesToCheck(r, at === prefix ? (opts.profileUrls ?? []) : [], at)) {
+    const extra = at === prefix ? [...(opts.profileUrls ?? [])] : [];
+    const region = opts.regionProfiles ? registry.forType(String(r.resourceType)) : undefined;
+    if (region) extra.push(region.url);
+    for (const { url, expression } of profilesToCheck(r, extra, at)) {
       const sd = registry.get(url.split('|')[0]!);
       if (!sd) {
         issues.push({
@@ -52,8 +63,45 @@ export function validateResource(
       }
     }
   }
-  issues.push(...nationalIdIssues(resource, prefix));
-  return finish(issues);
+  const nationalId = opts.nationalIdWarnings === false ? [] : nationalIdIssues(resource, prefix);
+  // The profile's check-digit invariant and nationalIdIssues speak of the same identifier:
+  // the latter's reason (check digit, date or sex digit) is kept, the former dropped.
+  const reported = new Set(nationalId.flatMap((i) => i.expression ?? []).map(identifierPath));
+  const kept = issues.filter(
+    (i) =>
+      !(
+        i.code === 'invariant' &&
+        /Constraint hie-nid-/.test(i.diagnostics ?? '') &&
+        (i.expression ?? []).some((e) => reported.has(identifierPath(e)))
+      ),
+  );
+  return finish([...kept, ...nationalId]);
+}
+
+/**
+ * For direct `/fhir` writes, after the repository's own structural check: the issues of every
+ * profile the resource claims in `meta.profile` that this server knows (an unknown one is an
+ * information issue). No base R4 structure (already checked) and no region profile by type.
+ */
+export function claimedProfileIssues(
+  resource: Record<string, unknown>,
+  opts: { registry?: ProfileRegistry; pathPrefix?: string } = {},
+): OperationOutcomeIssue[] {
+  const registry = opts.registry ?? knownProfiles();
+  const prefix = opts.pathPrefix ?? String(resource.resourceType);
+  const issues: OperationOutcomeIssue[] = [];
+  for (const { url, expression } of profilesToCheck(resource, [], prefix)) {
+    const sd = registry.get(url.split('|')[0]!);
+    if (sd) issues.push(...profileIssues(resource, sd, prefix));
+    else
+      issues.push({
+        severity: 'information',
+        code: 'informational',
+        diagnostics: `Profile ${url} is not known to this server, not checked`,
+        ...(expression ? { expression: [expression] } : {}),
+      });
+  }
+  return issues;
 }
 
 /**
@@ -96,6 +144,11 @@ function profilesToCheck(
     out.push({ url });
   }
   return out;
+}
+
+/** `Patient.identifier[0].value` and `Patient.identifier[0]` name one identifier. */
+function identifierPath(expression: string): string {
+  return expression.endsWith('.value') ? expression.slice(0, -'.value'.length) : expression;
 }
 
 function isError(i: OperationOutcomeIssue): boolean {

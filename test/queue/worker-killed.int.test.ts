@@ -74,7 +74,7 @@ describe(`SIGKILL of the worker in the middle of ${N} messages`, () => {
     const atKill = await stored();
     const second = await spawnFixture('test/queue/support/worker-process.ts', [args]);
     try {
-      await waitFor('all stored', async () => (await stored()) === N, 180_000, 250);
+      await waitFor('all stored', async () => (await stored()) === N, 300_000, 250);
     } finally {
       await killHard(second.child);
     }

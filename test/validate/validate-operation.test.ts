@@ -169,3 +169,20 @@ describe('$validate through the FhirRouter (the registration build-app.ts makes)
     ]);
   });
 });
+
+describe('$validate with the shipped profiles', () => {
+  const shipped = validateOperation(model);
+
+  it('enforces the region profile of the type, unclaimed: a Practitioner needs a name', async () => {
+    const res = await shipped(request({ resourceType: 'Practitioner' }), { resourceType: 'Practitioner' });
+    const outcome = JSON.parse(res.body ?? 'null');
+    expect(res.status).toBe(200);
+    const errors = errorsOf(outcome) as { expression?: string[]; diagnostics?: string }[];
+    expect(errors.map((i) => i.expression)).toEqual([['Practitioner.name']]);
+    expect(errors[0]!.diagnostics).toContain('hie-practitioner');
+    const named = await shipped(request({ resourceType: 'Practitioner', name: [{ text: '李医生' }] }), {
+      resourceType: 'Practitioner',
+    });
+    expect(errorsOf(JSON.parse(named.body ?? 'null'))).toEqual([]);
+  });
+});

@@ -46,6 +46,10 @@ export function mapFhirPassthrough(
   const entries: BundleEntry[] = planned.map(({ resource, urn, localId }) => {
     const copy: Record<string, any> = structuredClone(resource);
     delete copy.id;
+    // CONTRACTS: every Encounter the pipeline writes names the sending institution (the care
+    // relationship depends on it); a sender that leaves it out means itself.
+    if (copy.resourceType === 'Encounter' && !copy.serviceProvider)
+      copy.serviceProvider = { reference: `Organization/${ctx.institution.id}` };
     // The sender's own MRN or visit number comes first: it is how the institution's other
     // channels (HL7 v2, feeds) key the same record, so a patient the county hospital sends over
     // MLLP and over its FHIR referral platform stays one record instead of two with one MRN.
