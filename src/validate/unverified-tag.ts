@@ -20,6 +20,9 @@ export function tagUnverifiedNationalIds(
   const url = verificationExtensionUrl(canonicalBase);
   const tagged: OperationOutcomeIssue[] = [];
   for (const issue of nationalIdIssues(resource, prefix)) {
+    // An ID that disagrees with the record's gender is still a valid ID (often a relative's):
+    // identity sends such pairs to review; only an ID that fails itself is unverified.
+    if ((issue.diagnostics ?? '').includes('disagrees with the Patient')) continue;
     const at = issue.expression?.[0];
     const identifier = at ? objectAt(resource, prefix, at.replace(/\.value$/, '')) : undefined;
     if (!identifier) continue;
