@@ -7,7 +7,7 @@ import type { Database } from '../../src/db/database.ts';
 import { selectEntries } from '../../src/summary/select-entries.ts';
 import { cpuMeter } from '../support/machine.ts';
 import { round, runPool, summarize, type LatencySummary } from '../support/stats.ts';
-import type { SummaryServer } from './summary-server.ts';
+import type { ServerProcess } from '../support/server-process.ts';
 
 export interface LevelResult {
   clients: number;
@@ -23,7 +23,7 @@ export interface LevelResult {
 
 /** `count` summaries with `clients` in flight; every answer must be a 200 document to count as one. */
 export async function summaryLevel(
-  server: SummaryServer,
+  server: ServerProcess,
   url: string,
   count: number,
   clients: number,

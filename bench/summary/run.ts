@@ -22,7 +22,7 @@ import { fmt, printTable, round } from '../support/stats.ts';
 import { documentShape, rawLevel, selectedRows, summaryLevel, type LevelResult } from './measure.ts';
 import { profileStages } from './profile.ts';
 import { seedStore } from './seed-store.ts';
-import { startSummaryServer, type SummaryServer } from './summary-server.ts';
+import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
 import { targetPerson } from './target-person.ts';
 
 const FULL = process.env.BENCH_SIZE === 'full';
@@ -47,7 +47,7 @@ console.log(
 
 const pg = await openBenchPostgres(createLogger('error'));
 const pools: Database[] = [];
-let server: SummaryServer | undefined;
+let server: ServerProcess | undefined;
 let cleaning: Promise<void> | undefined;
 const cleanup = () =>
   (cleaning ??= (async () => {
@@ -105,7 +105,7 @@ try {
   );
 
   // ── Serve the real app, ask as a clinician ───────────────────────────────────────────────
-  server = await startSummaryServer(url, target.viewer, Math.max(...LEVELS));
+  server = await startServerProcess(url, Math.max(...LEVELS), { clinicianOf: target.viewer });
   const asked = target.sourceIds.village;
   const summaryUrl = `${server.fhirUrl}/Patient/${asked}/$summary`;
   console.log(

@@ -2,7 +2,10 @@
  * The server under test, in a process of its own so that its memory and CPU are its own.
  * Composed like `test/support/test-app.ts`: migrate, signing key in a temp data dir, buildApp,
  * listen on a free loopback port. Prints one JSON line on stdout: { url, fhirUrl, token, pid }.
- * Env: DATABASE_URL (required). SIGTERM or SIGINT closes it and deletes the temp dir.
+ * Env: DATABASE_URL (required); BENCH_INSTITUTION (optional): the token is then a CLINICIAN's of
+ * that institution, signed the way `hie token clinician --institution <id>` does, after the
+ * Organizations and the practitioner directory are projected as `npm start` projects them — so
+ * the access policy runs as in service. SIGTERM or SIGINT closes it and deletes the temp dir.
  */
 import express from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,16 +13,22 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../../src/app/build-app.ts';
-import { adminClaims, issueToken } from '../../src/auth/issue-token.ts';
+import { adminClaims, clinicianClaims, issueToken } from '../../src/auth/issue-token.ts';
 import { loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
+import { clinicianPractitioner } from '../../src/cli/token-command.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { projectOrganizations } from '../../src/institutions/organizations.ts';
+import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
+import { projectPractitioners } from '../../src/institutions/practitioner-resources.ts';
+import { loadPractitioners } from '../../src/institutions/practitioners.ts';
 import { createLogger } from '../../src/kernel/logger.ts';
 
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) throw new Error('serve.ts needs DATABASE_URL');
+const institution = process.env.BENCH_INSTITUTION;
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hie-bench-serve-'));
 const port = await freePort();
@@ -30,7 +39,12 @@ const db = new Database(databaseUrl, { logger, applicationName: 'county-hie-benc
 await migrate(db);
 const signingKey = await loadOrCreateSigningKey(dataDir);
 const verifier = createTokenVerifier({ publicUrl: config.publicUrl, signingKey, trustedIssuers: [] });
-const { app } = buildApp({ config, logger, db, signingKey, verifier, version: 'bench' });
+const { app, repo, audit } = buildApp({ config, logger, db, signingKey, verifier, version: 'bench' });
+if (institution) {
+  const registry = new PostgresInstitutionRegistry(db);
+  await projectOrganizations(registry, repo, config.canonicalBase);
+  await projectPractitioners(registry, repo, config.canonicalBase);
+}
 
 // Bench-only route in front of the app (never part of the product): this process's own usage.
 const outer = express();
@@ -46,7 +60,14 @@ outer.get('/__bench/usage', (_req, res) => {
 outer.use(app);
 
 const server = outer.listen(port, '127.0.0.1', async () => {
-  const token = await issueToken(signingKey, adminClaims(config.publicUrl), 24 * 3600);
+  const claims = institution
+    ? clinicianClaims(
+        config.publicUrl,
+        institution,
+        clinicianPractitioner(await loadPractitioners(), institution, undefined),
+      )
+    : adminClaims(config.publicUrl);
+  const token = await issueToken(signingKey, claims, 24 * 3600);
   process.stdout.write(
     JSON.stringify({ url: config.publicUrl, fhirUrl: `${config.publicUrl}/fhir`, token, pid: process.pid }) +
       '\n',
@@ -56,6 +77,8 @@ const server = outer.listen(port, '127.0.0.1', async () => {
 const close = async () => {
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
+  // The audit trail writes its last events and chain head before the pool goes.
+  await audit.close().catch(() => undefined);
   await db.close().catch(() => undefined);
   await rm(dataDir, { recursive: true, force: true });
   process.exit(0);

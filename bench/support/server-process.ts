@@ -25,15 +25,26 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `serve.ts` in a child Node process on `databaseUrl` and waits for its JSON line. */
-export async function startServerProcess(databaseUrl: string, sockets: number): Promise<ServerProcess> {
+/**
+ * Starts `serve.ts` in a child Node process on `databaseUrl` and waits for its JSON line. The
+ * HTTP client carries an admin token, or with `clinicianOf` a clinician token of that institution.
+ */
+export async function startServerProcess(
+  databaseUrl: string,
+  sockets: number,
+  opts: { clinicianOf?: string } = {},
+): Promise<ServerProcess> {
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (where its time goes).
   const prof = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`]
     : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', SERVE], {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: databaseUrl },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      ...(opts.clinicianOf ? { BENCH_INSTITUTION: opts.clinicianOf } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const info = await firstLine(child);

@@ -1,9 +1,4 @@
-import type { Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Patient } from 'fhir/r4';
-import { buildApp } from '../../src/app/build-app.ts';
 import type { AuditTrail } from '../../src/audit/audit-trail.ts';
 import {
   adminClaims,
@@ -13,17 +8,15 @@ import {
   personClaims,
   privacyOfficerClaims,
 } from '../../src/auth/issue-token.ts';
-import { loadOrCreateSigningKey, type SigningKey } from '../../src/auth/signing-key.ts';
-import { createTokenVerifier } from '../../src/auth/verify-token.ts';
-import { loadConfig, type Config } from '../../src/config/load-config.ts';
+import type { SigningKey } from '../../src/auth/signing-key.ts';
+import type { Config } from '../../src/config/load-config.ts';
 import { createIdentityLinker } from '../../src/identity/linker.ts';
 import { loadMatchRules } from '../../src/identity/match/rules.ts';
 import { NATIONAL_ID_SYSTEM, nationalIdCheckChar } from '../../src/identity/national-id.ts';
 import { inProcessPatients } from '../../src/identity/workflow/in-process-patients.ts';
-import { silentLogger } from '../../src/kernel/logger.ts';
-import { freePort } from '../support/free-port.ts';
 import type { TestPgServer } from '../support/postgres-servers.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import type { TestDatabase } from '../support/test-database.ts';
+import { startTestApp } from '../support/test-app.ts';
 
 export const BASE = 'https://county-hie.org/fhir';
 /** The care-relationship window of the fixture's app (HIE_CARE_RELATIONSHIP_DAYS). */
@@ -100,29 +93,8 @@ export interface AccessCounty {
  * recipient), Sun (withholds the county hospital's records as source).
  */
 export async function startAccessCounty(server: TestPgServer): Promise<AccessCounty> {
-  const database = await createTestDatabase(server);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hie-access-'));
-  const port = await freePort();
-  const config = loadConfig({
-    PORT: String(port),
-    HIE_DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
-    HIE_CARE_RELATIONSHIP_DAYS: String(CARE_DAYS),
-  });
-  const signingKey = await loadOrCreateSigningKey(dataDir);
-  const verifier = createTokenVerifier({ publicUrl: config.publicUrl, signingKey, trustedIssuers: [] });
-  const built = buildApp({
-    config,
-    logger: silentLogger(),
-    db: database.db,
-    signingKey,
-    verifier,
-    version: 'test',
-  });
-  const server_: Server = await new Promise((resolve) => {
-    const s = built.app.listen(port, '127.0.0.1', () => resolve(s));
-  });
-  const publicUrl = config.publicUrl;
+  const app = await startTestApp(server, { HIE_CARE_RELATIONSHIP_DAYS: String(CARE_DAYS) });
+  const { publicUrl, signingKey, database } = app;
   const sign = (claims: Json, ttl = 3600) => issueToken(signingKey, claims, ttl);
   const call: AccessCounty['call'] = async (token, p, init = {}) => {
     const res = await fetch(`${publicUrl}${p}`, {
@@ -139,11 +111,11 @@ export async function startAccessCounty(server: TestPgServer): Promise<AccessCou
   };
   const county: AccessCounty = {
     publicUrl,
-    fhirUrl: `${publicUrl}/fhir`,
-    config,
+    fhirUrl: app.fhirUrl,
+    config: app.config,
     signingKey,
     database,
-    trail: built.audit,
+    trail: app.audit,
     admin: await sign(adminClaims(publicUrl)),
     clinician: (inst, claims = {}) => sign({ ...clinicianClaims(publicUrl, inst, `dr-${inst}`), ...claims }),
     privacyOfficer: (inst) => sign(privacyOfficerClaims(publicUrl, inst)),
@@ -153,16 +125,10 @@ export async function startAccessCounty(server: TestPgServer): Promise<AccessCou
     call,
     personOf: async (id) =>
       (await database.db.query<{ p: string }>('SELECT hie_person_of($1) AS p', [id])).rows[0]!.p,
-    close: async () => {
-      server_.closeAllConnections();
-      await new Promise((r) => server_.close(r));
-      await built.audit.close().catch(() => undefined);
-      await database.drop();
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    close: () => app.close(),
   };
-  await writeCounty(county, built.repo);
-  await built.audit.flush();
+  await writeCounty(county, app.repo);
+  await app.audit.flush();
   return county;
 }
 

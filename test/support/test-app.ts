@@ -2,10 +2,11 @@ import type { Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/load-config.ts';
+import type { AuditTrail } from '../../src/audit/audit-trail.ts';
+import { loadConfig, type Config } from '../../src/config/load-config.ts';
 import { buildApp } from '../../src/app/build-app.ts';
 import { issueToken, adminClaims } from '../../src/auth/issue-token.ts';
-import { loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
+import { loadOrCreateSigningKey, type SigningKey } from '../../src/auth/signing-key.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
 import { silentLogger } from '../../src/kernel/logger.ts';
 import type { FhirRepository } from '../../src/repository/store/fhir-repository.ts';
@@ -24,6 +25,10 @@ export interface TestApp {
   token(claims?: Record<string, unknown>, ttlSeconds?: number): Promise<string>;
   database: TestDatabase;
   repo: FhirRepository;
+  /** The app's configuration, signing key (for tokens with exactly the claims a test wants) and audit trail. */
+  config: Config;
+  signingKey: SigningKey;
+  audit: AuditTrail;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,9 @@ export async function startTestApp(server: TestPgServer, env: Record<string, str
     token,
     database,
     repo,
+    config,
+    signingKey,
+    audit,
     close: async () => {
       http.closeAllConnections();
       await new Promise((r) => http.close(r));
