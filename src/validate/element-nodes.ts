@@ -93,14 +93,39 @@ function propertiesNamed(obj: Record<string, unknown>, name: string): [string, u
 
 function sliceMatch(byId: Map<string, ElementDefinition>, slicedId: string, slice: string): SliceMatch {
   const discriminators = byId.get(slicedId)?.slicing?.discriminator ?? [];
+  const sliceElement = byId.get(`${slicedId}:${slice}`);
   return discriminators.map((d) => {
-    const child = byId.get(`${slicedId}:${slice}.${d.path}`);
-    const fixed =
-      child && Object.entries(child).find(([k]) => k.startsWith('fixed') || k.startsWith('pattern'));
-    if (!fixed || (d.type !== 'value' && d.type !== 'pattern'))
+    const value =
+      d.type === 'value' || d.type === 'pattern'
+        ? discriminatorValue(byId, sliceElement, slicedId, slice, d.path)
+        : undefined;
+    if (value === undefined)
       throw new Error(`${slicedId}:${slice}: discriminator ${d.type} ${d.path} has no fixed value to match`);
-    return { path: d.path.split('.'), value: fixed[1] };
+    return { path: d.path === '$this' ? [] : d.path.split('.'), value };
   });
+}
+
+/**
+ * The value a slice's discriminator path must hold: a fixed or pattern value on the element the
+ * path names (or on the slice itself for `$this`). An extension slice usually fixes no `url`
+ * element; its url is the canonical of the extension profile the slice's type names (FHIR
+ * profiling rules), so that stands in for the fixed value.
+ */
+function discriminatorValue(
+  byId: Map<string, ElementDefinition>,
+  sliceElement: ElementDefinition | undefined,
+  slicedId: string,
+  slice: string,
+  path: string,
+): unknown {
+  const element = path === '$this' ? sliceElement : byId.get(`${slicedId}:${slice}.${path}`);
+  const fixed =
+    element && Object.entries(element).find(([k]) => k.startsWith('fixed') || k.startsWith('pattern'));
+  if (fixed) return fixed[1];
+  const isExtension = /(^|\.)(modifierE|e)xtension$/.test(slicedId);
+  const profile = sliceElement?.type?.[0]?.profile?.[0];
+  if (path === 'url' && isExtension && profile) return profile.split('|')[0];
+  return undefined;
 }
 
 function matches(item: unknown, match: SliceMatch): boolean {
