@@ -48,6 +48,7 @@ import {
   loadRecognitionList,
   summaryCapabilityOperations,
   summaryOperation,
+  SummaryCache,
   type SummaryOperationDeps,
 } from '../summary/index.ts';
 
@@ -129,6 +130,10 @@ export function buildApp(parts: AppParts): BuiltApp {
     institutions: (id) => institutionRegistry.get(id),
     recognition: loadRecognitionList(config.mutualRecognitionDays),
     policy: personReadPolicy(db),
+    cache: new SummaryCache({
+      ttlMs: config.summaryCacheSeconds * 1000,
+      maxBytes: config.summaryCacheMb * 1024 * 1024,
+    }),
   };
   const accessSettings = policySettings(config);
   // The profiles in profiles/ load now: a broken file stops start-up, naming it.

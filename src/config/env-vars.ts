@@ -108,6 +108,17 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
     description: 'Default window for mutual recognition of results (each recognised item may set its own).',
   },
   {
+    name: 'HIE_SUMMARY_CACHE_SECONDS',
+    defaultText: '300',
+    description:
+      'How long a built `$summary` is served again while the person’s records are unchanged (any change is seen on the next request); `0` builds every summary anew.',
+  },
+  {
+    name: 'HIE_SUMMARY_CACHE_MB',
+    defaultText: '128',
+    description: 'Memory for kept summaries, in MiB; the least recently used go first.',
+  },
+  {
     name: 'HIE_CONSENT_DEFAULT',
     defaultText: 'permit',
     description: '`permit` or `deny`: sharing when a person has recorded no consent.',

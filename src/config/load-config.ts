@@ -34,6 +34,10 @@ export interface Config {
   careRelationshipDays: number;
   btgMinutes: number;
   mutualRecognitionDays: number;
+  /** How long a built `$summary` serves while the record is unchanged (0 = off). */
+  summaryCacheSeconds: number;
+  /** Memory for kept summaries, in MiB. */
+  summaryCacheMb: number;
   consentDefault: 'permit' | 'deny';
   logLevel: LogLevel;
 }
@@ -161,6 +165,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     careRelationshipDays: integer(env, 'HIE_CARE_RELATIONSHIP_DAYS', 730, 1, 36_500),
     btgMinutes: integer(env, 'HIE_BTG_MINUTES', 60, 1, 24 * 60),
     mutualRecognitionDays: integer(env, 'HIE_MUTUAL_RECOGNITION_DAYS', 30, 1, 3650),
+    summaryCacheSeconds: integer(env, 'HIE_SUMMARY_CACHE_SECONDS', 300, 0, 86_400),
+    summaryCacheMb: integer(env, 'HIE_SUMMARY_CACHE_MB', 128, 0, 65_536),
     consentDefault: oneOf(env, 'HIE_CONSENT_DEFAULT', 'permit', ['permit', 'deny'] as const),
     logLevel: oneOf(env, 'HIE_LOG_LEVEL', 'info', [
       'fatal',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
-import { dedupe, loadIcdTranslations, type MergedFact } from './dedupe.ts';
+import { dedupe, loadIcdTranslations, type IcdTranslations, type MergedFact } from './dedupe.ts';
 import { dateOf, displayOf, sectionNarrative, type Lang } from './narrative.ts';
 import type { Person } from './person.ts';
 import { recognisedFrom, recognisedItemOf, type RecognitionList } from './recognition.ts';
@@ -31,6 +31,9 @@ export interface SummaryContext {
   rules?: SelectionRules;
   visible?: VisibleFilter;
 }
+
+/** What assembling a document needs besides the selection (no database). */
+export type AssemblyContext = Omit<SummaryContext, 'db' | 'rules'>;
 
 export interface SummaryRequest {
   person: Person;
@@ -115,11 +118,39 @@ const addDays = (iso: string, days: number) => new Date(Date.parse(iso) + days *
  * result another institution may accept without repeating the test.
  */
 export async function buildSummary(ctx: SummaryContext, req: SummaryRequest): Promise<Json> {
-  const { person, lang, asOf } = req;
-  const [raw, translations] = await Promise.all([
-    selectEntries(ctx.db, person.sourceIds, asOf, ctx.rules),
-    loadIcdTranslations(ctx.db),
+  return assembleSummary(ctx, req, await readSelection(ctx.db, req.person, req.asOf, ctx.rules));
+}
+
+/** What a summary is assembled from: the person's rows by the IPS rules, and the ICD translations. */
+export interface Selection {
+  entries: SelectedEntries;
+  translations: IcdTranslations;
+}
+
+export async function readSelection(
+  db: Queryable,
+  person: Person,
+  asOf: Date,
+  rules?: SelectionRules,
+): Promise<Selection> {
+  const [entries, translations] = await Promise.all([
+    selectEntries(db, person.sourceIds, asOf, rules),
+    loadIcdTranslations(db),
   ]);
+  return { entries, translations };
+}
+
+/**
+ * The document from a selection. The selection's resources are changed in place (references to
+ * the person's records point at the golden record): pass a copy of one that is kept.
+ */
+export async function assembleSummary(
+  ctx: AssemblyContext,
+  req: SummaryRequest,
+  selection: Selection,
+): Promise<Json> {
+  const { person, lang, asOf } = req;
+  const { entries: raw, translations } = selection;
   const visible = ctx.visible;
   const selected = visible
     ? (Object.fromEntries(
@@ -287,7 +318,7 @@ function referralPlan(
  * other than the viewer's, and still inside the item's window: the clinician need not repeat it.
  */
 async function recognitionFlag(
-  ctx: SummaryContext,
+  ctx: AssemblyContext,
   req: SummaryRequest,
   result: Json,
   urlOf: (r: Json) => string,

@@ -12,3 +12,4 @@ export {
 export { resolvePerson, type Person } from './person.ts';
 export { loadRecognitionList, recognisedItemOf, type RecognitionList } from './recognition.ts';
 export { DEFAULT_RULES, selectEntries, type SelectionRules } from './select-entries.ts';
+export { SummaryCache, type SummaryCacheSettings } from './summary-cache.ts';

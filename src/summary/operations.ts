@@ -4,12 +4,19 @@ import type { AuditHints } from '../audit/index.ts';
 import type { FhirRequest, FhirResponse } from '../repository/router/fhir-request.ts';
 import { jsonResponse } from '../repository/router/respond.ts';
 import type { Queryable } from '../db/database.ts';
-import { buildSummary, type InstitutionLookup, type VisibleFilter } from './build-summary.ts';
+import {
+  assembleSummary,
+  buildSummary,
+  readSelection,
+  type InstitutionLookup,
+  type VisibleFilter,
+} from './build-summary.ts';
 import { everythingPage, parseEverythingQuery } from './everything.ts';
 import { narrativeLanguage } from './narrative.ts';
 import { resolvePerson, type Person } from './person.ts';
 import type { RecognitionList } from './recognition.ts';
-import type { SelectionRules } from './select-entries.ts';
+import type { SelectedEntries, SelectionRules } from './select-entries.ts';
+import { withheldKey, type SummaryCache } from './summary-cache.ts';
 
 export const SUMMARY_OPERATION_DEFINITION = 'http://hl7.org/fhir/uv/ips/OperationDefinition/summary';
 export const EVERYTHING_OPERATION_DEFINITION = 'http://hl7.org/fhir/OperationDefinition/Patient-everything';
@@ -22,6 +29,8 @@ export interface SummaryOperationDeps {
   institutions: InstitutionLookup;
   recognition: RecognitionList;
   rules?: SelectionRules;
+  /** Built summaries kept between requests (`HIE_SUMMARY_CACHE_SECONDS`); absent: built each time. */
+  cache?: SummaryCache;
   /** The document's time; the wall clock in service. */
   clock?: () => Date;
   /**
@@ -82,6 +91,8 @@ export function summaryOperation(deps: SummaryOperationDeps): OperationHandler {
     const id = requireInstance('$summary', req, target);
     const person = await personFor(deps, req, id);
     const access = (await deps.policy?.(req, person, id)) ?? {};
+    if (deps.cache?.enabled)
+      return withAuditHints(await keptSummary(deps, deps.cache, req, person, access), person);
     const bundle = await buildSummary(
       {
         db: deps.db,
@@ -101,6 +112,64 @@ export function summaryOperation(deps: SummaryOperationDeps): OperationHandler {
     );
     return withAuditHints(jsonResponse(200, bundle, { 'Content-Language': bundle.language }), person);
   };
+}
+
+/**
+ * The summary through the cache: the person's selection as kept (or read now), less what this
+ * caller may not see, and the document for that view, language and viewer — built once.
+ */
+async function keptSummary(
+  deps: SummaryOperationDeps,
+  cache: SummaryCache,
+  req: FhirRequest,
+  person: Person,
+  access: { visible?: VisibleFilter; institution?: string },
+): Promise<FhirResponse> {
+  const kept = await cache.person(deps.db, person, (asOf) =>
+    readSelection(deps.db, person, asOf, deps.rules),
+  );
+  const { entries, withheld } = await visibleEntries(kept.selection.entries, access.visible);
+  const lang = narrativeLanguage(req.headers['accept-language']);
+  const key = [lang, access.institution ?? '', withheldKey(withheld)].join('|');
+  const body = await kept.document(key, async () => {
+    const bundle = await assembleSummary(
+      {
+        baseUrl: deps.baseUrl,
+        canonicalBase: deps.canonicalBase,
+        institutions: deps.institutions,
+        recognition: deps.recognition,
+      },
+      {
+        person,
+        lang,
+        asOf: kept.builtAt,
+        ...(access.institution ? { viewerInstitution: access.institution } : {}),
+      },
+      // The kept selection is shared by every later request: the document is built on a copy.
+      { entries: structuredClone(entries), translations: kept.selection.translations },
+    );
+    return JSON.stringify(bundle);
+  });
+  return jsonResponse(200, body, { 'Content-Language': lang === 'zh' ? 'zh-CN' : 'en' });
+}
+
+/** The entries a caller may see, and the ids of those withheld from it. */
+async function visibleEntries(
+  entries: SelectedEntries,
+  visible: VisibleFilter | undefined,
+): Promise<{ entries: SelectedEntries; withheld: string[] }> {
+  if (!visible) return { entries, withheld: [] };
+  const out = { ...entries };
+  const withheld: string[] = [];
+  for (const key of Object.keys(entries) as (keyof SelectedEntries)[]) {
+    const all = entries[key];
+    const shown = await visible(all);
+    if (shown.length === all.length) continue;
+    const shownSet = new Set(shown);
+    for (const r of all) if (!shownSet.has(r)) withheld.push(`${r.resourceType}/${r.id}`);
+    out[key] = shown;
+  }
+  return { entries: out, withheld };
 }
 
 /** `GET Patient/{id}/$everything` (`_since`, `_type`, `_count`, `next` links) over all the person's records. */

@@ -10,6 +10,7 @@ import {
   everythingOperation,
   type AuditedResponse,
   loadRecognitionList,
+  SummaryCache,
   summaryOperation,
   type SummaryOperationDeps,
 } from '../../src/summary/index.ts';
@@ -498,6 +499,77 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       );
       return copy;
     };
+
+    it('serves a kept summary again until one of the person’s records changes, and rebuilds after its time', async () => {
+      let now = new Date('2026-11-05T00:00:00Z');
+      const cache = new SummaryCache({ ttlMs: 60_000, maxBytes: 64 * 1024 * 1024 }, () => now);
+      const cachedSummary = async (policy?: SummaryOperationDeps['policy']): Promise<string> => {
+        const op = summaryOperation({ ...deps, cache, clock: () => now, ...(policy ? { policy } : {}) });
+        const res = await op(request(['Patient', goldenId, '$summary'], {}), {
+          resourceType: 'Patient',
+          id: goldenId,
+        });
+        expect(res.status).toBe(200);
+        return res.body!;
+      };
+      const systolics = (body: string): number[] =>
+        entriesOf(JSON.parse(body), '8716-3').flatMap((o) =>
+          (o.component ?? [])
+            .filter((c: Json) => c.code.coding[0].code === '8480-6')
+            .map((c: Json) => c.valueQuantity.value),
+        );
+
+      const first = await cachedSummary();
+      // The kept document is the one built without the cache, at the same time.
+      expect(JSON.parse(first)).toEqual(await summary(goldenId));
+      expect(await cachedSummary()).toBe(first);
+      expect(cache.counts).toEqual({ hits: 1, builds: 1 });
+
+      // A new reading for one of the person's records is in the very next summary.
+      const created = await fetch(`${gw.fhirUrl}/Observation`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${gw.adminToken}`, 'Content-Type': 'application/fhir+json' },
+        body: JSON.stringify({
+          ...vital('ignored', '2026-11-04T09:00:00+08:00', 163, 97),
+          id: undefined,
+          subject: { reference: `Patient/${sourceIds[0]}` },
+        }),
+      });
+      expect(created.status, await created.clone().text()).toBe(201);
+      const newId = ((await created.json()) as Json).id as string;
+      const afterWrite = await cachedSummary();
+      expect(afterWrite).not.toBe(first);
+      expect(systolics(afterWrite)).toContain(163);
+      expect(systolics(first)).not.toContain(163);
+      expect(cache.counts.builds).toBe(2);
+
+      // A caller who may not see an entry gets a document without it, not the kept one.
+      const hideReading: SummaryOperationDeps['policy'] = async () => ({
+        visible: (list) => list.filter((r) => r.id !== newId),
+      });
+      const withheld = await cachedSummary(hideReading);
+      expect(systolics(withheld)).not.toContain(163);
+      expect(systolics(await cachedSummary())).toContain(163);
+      expect(systolics(await cachedSummary(hideReading))).not.toContain(163);
+      expect(cache.counts).toEqual({ hits: 3, builds: 3 });
+
+      // A delete counts as a change too.
+      const deleted = await fetch(`${gw.fhirUrl}/Observation/${newId}`, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${gw.adminToken}` },
+      });
+      expect(deleted.status).toBeLessThan(300);
+      const afterDelete = await cachedSummary();
+      expect(systolics(afterDelete)).not.toContain(163);
+      expect(JSON.parse(afterDelete)).toEqual(JSON.parse(first));
+
+      // Past its time the summary is built again, dated now.
+      const builds = cache.counts.builds;
+      now = new Date(now.getTime() + 61_000);
+      const later = JSON.parse(await cachedSummary());
+      expect(cache.counts.builds).toBe(builds + 1);
+      expect(later.timestamp).toBe(now.toISOString());
+    });
 
     it.skipIf(!ipsDir)(
       'validates with no errors against the IPS Bundle profile and each entry’s IPS profile',
