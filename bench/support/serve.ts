@@ -32,7 +32,15 @@ const institution = process.env.BENCH_INSTITUTION;
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hie-bench-serve-'));
 const port = await freePort();
-const config = loadConfig({ PORT: String(port), HIE_DATA_DIR: dataDir, DATABASE_URL: databaseUrl });
+const config = loadConfig({
+  PORT: String(port),
+  HIE_DATA_DIR: dataDir,
+  DATABASE_URL: databaseUrl,
+  // A bench may run the server without kept summaries (the cost of a first request).
+  ...(process.env.HIE_SUMMARY_CACHE_SECONDS
+    ? { HIE_SUMMARY_CACHE_SECONDS: process.env.HIE_SUMMARY_CACHE_SECONDS }
+    : {}),
+});
 // Errors only: a log line per request would be part of what is measured.
 const logger = createLogger(process.env.HIE_LOG_LEVEL === undefined ? 'error' : config.logLevel);
 const db = new Database(databaseUrl, { logger, applicationName: 'county-hie-bench' });

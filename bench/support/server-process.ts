@@ -32,7 +32,7 @@ export interface ServerProcess {
 export async function startServerProcess(
   databaseUrl: string,
   sockets: number,
-  opts: { clinicianOf?: string } = {},
+  opts: { clinicianOf?: string; env?: Record<string, string> } = {},
 ): Promise<ServerProcess> {
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (where its time goes).
   const prof = process.env.BENCH_CPU_PROF
@@ -44,11 +44,17 @@ export async function startServerProcess(
       ...process.env,
       DATABASE_URL: databaseUrl,
       ...(opts.clinicianOf ? { BENCH_INSTITUTION: opts.clinicianOf } : {}),
+      ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const info = await firstLine(child);
   const http = new HttpClient(info.url, info.token, sockets);
+  let stopping = false;
+  // A server that dies under load says so, instead of leaving only the client's ECONNREFUSED.
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`bench server ${child.pid} exited unasked: code ${code}, signal ${signal}`);
+  });
   return {
     fhirUrl: info.fhirUrl,
     token: info.token,
@@ -57,6 +63,7 @@ export async function startServerProcess(
     usage: async () =>
       JSON.parse((await http.request('GET', `${info.url}/__bench/usage`)).body) as ServerUsage,
     stop: async () => {
+      stopping = true;
       http.close();
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

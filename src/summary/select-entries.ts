@@ -31,6 +31,25 @@ export interface SelectedEntries {
 
 type Section = keyof SelectedEntries;
 
+/**
+ * Every type a section can take: what a summary is made of. A change to any other resource of the
+ * person (an AuditEvent of the summary itself, a Provenance) cannot change the summary.
+ */
+export const SUMMARY_TYPES = [
+  'Condition',
+  'AllergyIntolerance',
+  'MedicationRequest',
+  'MedicationStatement',
+  'Immunization',
+  'DiagnosticReport',
+  'Observation',
+  'Procedure',
+  'Encounter',
+  'ServiceRequest',
+  'EpisodeOfCare',
+  'CareTeam',
+];
+
 /** Types whose rules read a token (clinical or verification status, category, episode type). */
 const TOKEN_TYPES = ['Condition', 'AllergyIntolerance', 'Observation', 'ServiceRequest', 'EpisodeOfCare'];
 
@@ -142,7 +161,7 @@ WITH facts AS (
          AND t.resource_type = r.resource_type AND t.resource_id = r.id
          AND t.code IN ('clinical-status', 'verification-status', 'category', 'type')
     ) tk ON true
-   WHERE r.compartments && $1::text[] AND NOT r.deleted
+   WHERE r.compartments && $1::text[] AND r.resource_type = ANY($5::text[]) AND NOT r.deleted
 ),
 placed AS MATERIALIZED (
   SELECT f.resource_type, f.id, f.content, f.at, ${SECTION_OF} AS section FROM facts f
@@ -191,6 +210,7 @@ export async function selectEntries(
     since.toISOString(),
     SERIES_CODES,
     rules.seriesLength,
+    SUMMARY_TYPES,
   ]);
   for (const row of rows) out[row.section].push(row.content);
   return out;

@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/database.ts';
 import type { Selection } from './build-summary.ts';
 import type { Person } from './person.ts';
+import { SUMMARY_TYPES } from './select-entries.ts';
 
 /**
  * Summaries kept between requests. Building one reads and merges hundreds of rows (≈100 ms of
  * SQL and CPU for a record of 1,000 resources); a referred resident's summary is opened again and
  * again, by several clinicians, while the record rarely changes in between. So each person's
  * selection is kept with the documents built from it, and every request first asks PostgreSQL
- * for the record's fingerprint — an index-only look at the person's rows, their number and
- * update times, the golden record's version and the ConceptMaps' — so that any write, delete,
+ * for the record's fingerprint — the number and update times of the person's rows of the types a
+ * summary is made of (not the AuditEvents its own reading writes), the golden record's version
+ * and the ConceptMaps' — so that any write, delete,
  * link change or translation change, from this process or another, is seen on the next request.
  * The time-bound rules (recent results, recognition windows) are why a kept summary also
  * expires after `ttlMs`.
@@ -50,7 +52,7 @@ SELECT count(*)::text AS n,
        coalesce(sum(extract(epoch FROM r.last_updated))::text, '') AS total,
        coalesce((SELECT max(c.last_updated)::text FROM resource c WHERE c.resource_type = 'ConceptMap'), '') AS maps
   FROM resource r
- WHERE r.compartments && $1::text[]`;
+ WHERE r.compartments && $1::text[] AND r.resource_type = ANY($2::text[])`;
 
 export class SummaryCache {
   /** Kept people, least recently used first (a Map iterates in insertion order). */
@@ -191,6 +193,7 @@ export class SummaryCache {
 async function fingerprintOf(db: Queryable, person: Person): Promise<string> {
   const r = await db.query<{ n: string; latest: string; total: string; maps: string }>(FINGERPRINT_SQL, [
     person.sourceIds,
+    SUMMARY_TYPES,
   ]);
   const row = r.rows[0];
   return [

@@ -524,6 +524,22 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(JSON.parse(first)).toEqual(await summary(goldenId));
       expect(await cachedSummary()).toBe(first);
       expect(cache.counts).toEqual({ hits: 1, builds: 1 });
+      // Reading the summary writes an AuditEvent in the person's compartment: not a change to it.
+      const auditsOfPerson = async () =>
+        (
+          await gw.database.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM resource WHERE resource_type = 'AuditEvent' AND compartments && $1::text[]`,
+            [sourceIds],
+          )
+        ).rows[0]!.n;
+      const auditsBefore = await auditsOfPerson();
+      const read = await fetch(`${gw.fhirUrl}/Patient/${goldenId}/$summary`, {
+        headers: { Authorization: `Bearer ${gw.adminToken}` },
+      });
+      expect(read.status).toBe(200);
+      await expect.poll(auditsOfPerson, { timeout: 10_000 }).toBeGreaterThan(auditsBefore);
+      expect(await cachedSummary()).toBe(first);
+      expect(cache.counts).toEqual({ hits: 2, builds: 1 });
 
       // A new reading for one of the person's records is in the very next summary.
       const created = await fetch(`${gw.fhirUrl}/Observation`, {
@@ -551,7 +567,7 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(systolics(withheld)).not.toContain(163);
       expect(systolics(await cachedSummary())).toContain(163);
       expect(systolics(await cachedSummary(hideReading))).not.toContain(163);
-      expect(cache.counts).toEqual({ hits: 3, builds: 3 });
+      expect(cache.counts).toEqual({ hits: 4, builds: 3 });
 
       // A delete counts as a change too.
       const deleted = await fetch(`${gw.fhirUrl}/Observation/${newId}`, {
