@@ -19,6 +19,7 @@ import { loadIcdTranslations } from '../../src/summary/dedupe.ts';
 import { resolvePerson } from '../../src/summary/person.ts';
 import { loadRecognitionList } from '../../src/summary/recognition.ts';
 import { selectEntries } from '../../src/summary/select-entries.ts';
+import { fingerprintOf } from '../../src/summary/summary-cache.ts';
 import { percentile, round } from '../support/stats.ts';
 import { BASE } from './shapes.ts';
 
@@ -52,6 +53,7 @@ export async function profileStages(
   try {
     for (let i = 0; i < opts.rounds; i++) {
       const person = await time('resolve person (2 reads)', () => resolvePerson(db, opts.patientId, BASE));
+      await time('kept summary check (record fingerprint)', () => fingerprintOf(db, person));
       await time('selection SQL (selectEntries)', () => selectEntries(db, person.sourceIds, opts.asOf));
       await time('ConceptMap read (loadIcdTranslations)', () => loadIcdTranslations(db));
       const doc = await time('buildSummary (SQL + merging + document)', () =>

@@ -19,7 +19,14 @@ import { openBenchPostgres, serverSettings } from '../support/bench-postgres.ts'
 import { machineFacts } from '../support/machine.ts';
 import { writeResults } from '../support/results.ts';
 import { fmt, printTable, round } from '../support/stats.ts';
-import { documentShape, rawLevel, selectedRows, summaryLevel, type LevelResult } from './measure.ts';
+import {
+  CLIENT_HEADERS,
+  documentShape,
+  rawLevel,
+  selectedRows,
+  summaryLevel,
+  type LevelResult,
+} from './measure.ts';
 import { profileStages } from './profile.ts';
 import { seedStore } from './seed-store.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
@@ -111,7 +118,7 @@ try {
   console.log(
     `\n[${elapsed()}] GET ${summaryUrl.replace(server.fhirUrl, '/fhir')} as a clinician of ${target.viewer}`,
   );
-  const first = await server.http.request('GET', summaryUrl);
+  const first = await server.http.request('GET', summaryUrl, undefined, CLIENT_HEADERS);
   if (first.status !== 200) throw new Error(`$summary answered ${first.status}: ${first.body.slice(0, 500)}`);
   const shape = documentShape(first.body);
   const rows = await selectedRows(db, Object.values(target.sourceIds), AS_OF);
@@ -128,6 +135,10 @@ try {
     `  in the document: ${fmt(entriesTotal)} section entries after merging duplicates, ${fmt(shape.bundleEntries)} Bundle entries (with Provenances), ${fmt(Math.round(shape.bytes / 1024))} KiB`,
   );
   for (const [s, n] of Object.entries(shape.sections)) console.log(`    ${s}: ${n}`);
+  const again = await server.http.request('GET', summaryUrl, undefined, CLIENT_HEADERS);
+  console.log(
+    `  on the wire (Accept-Encoding: gzip): first answer ${fmt(Math.round(first.wireBytes / 1024))} KiB ${first.contentEncoding ?? 'identity'}, then ${fmt(Math.round(again.wireBytes / 1024))} KiB ${again.contentEncoding ?? 'identity'} (kept summary)`,
+  );
 
   for (let i = 0; i < WARM_UP; i++) await server.http.request('GET', summaryUrl);
   console.log(`[${elapsed()}] measuring: 1 client, then ${LEVELS.join(' and ')} clients`);

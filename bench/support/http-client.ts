@@ -1,10 +1,14 @@
 import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 
 export interface Reply {
   status: number;
   body: string;
-  /** Wall time from sending to the last byte of the body. */
+  /** Wall time from sending to the last byte of the body (and its decompression). */
   ms: number;
+  /** Bytes on the wire (compressed, when the server compressed). */
+  wireBytes: number;
+  contentEncoding?: string;
 }
 
 /**
@@ -52,13 +56,19 @@ export class HttpClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
+          res.on('end', () => {
+            const wire = Buffer.concat(chunks);
+            const encoding = res.headers['content-encoding'];
+            // A client that asked for gzip decodes it, as browsers and FHIR clients do.
+            const bytes = encoding === 'gzip' ? gunzipSync(wire) : wire;
             resolve({
               status: res.statusCode ?? 0,
-              body: Buffer.concat(chunks).toString('utf8'),
+              body: bytes.toString('utf8'),
               ms: performance.now() - started,
-            }),
-          );
+              wireBytes: wire.length,
+              ...(encoding ? { contentEncoding: encoding } : {}),
+            });
+          });
           res.on('error', reject);
         },
       );

@@ -61,11 +61,13 @@ export function auditMiddleware(trail: AuditTrail, opts: AuditMiddlewareOptions 
     if (!facts) return next();
     const query = queryPairs(req.originalUrl);
     const recorded = new Date().toISOString();
-    let body: string | undefined;
+    let body: string | Buffer | undefined;
     const send = res.send.bind(res);
     res.send = (chunk?: unknown) => {
-      if (typeof chunk === 'string') body = chunk;
-      else if (Buffer.isBuffer(chunk) && chunk.length <= MAX_SCANNED_BODY) body = chunk.toString('utf8');
+      // Kept as sent: bytes are decoded only if the event has to scan them (most answers name
+      // their patients in hints, and a compressed answer is never scanned).
+      if (typeof chunk === 'string' || (Buffer.isBuffer(chunk) && chunk.length <= MAX_SCANNED_BODY))
+        body = chunk;
       return send(chunk);
     };
     res.on('finish', () => {
@@ -82,7 +84,7 @@ interface Captured {
   facts: RestRequestFacts;
   query: [string, string][];
   recorded: string;
-  body: string | undefined;
+  body: string | Buffer | undefined;
   observer: Reference;
   maxPatients: number;
   opts: AuditMiddlewareOptions;
@@ -99,8 +101,15 @@ async function buildEvent(req: Request, res: Response, c: Captured): Promise<Aud
   ]);
   // Only an answer that was given says whose records it held; an error body names no patient.
   // A handler that named the answer's patients spares the scan.
-  if (status < 300 && hints.patients === undefined && c.body !== undefined && isJson(res)) {
-    for (const p of patientsInBody(c.body, c.maxPatients)) patients.add(p);
+  if (
+    status < 300 &&
+    hints.patients === undefined &&
+    c.body !== undefined &&
+    isJson(res) &&
+    !res.getHeader('Content-Encoding')
+  ) {
+    const text = typeof c.body === 'string' ? c.body : c.body.toString('utf8');
+    for (const p of patientsInBody(text, c.maxPatients)) patients.add(p);
   }
   let person = hints.person;
   try {

@@ -2,7 +2,7 @@ import { fail } from '../kernel/outcomes.ts';
 import type { OperationHandler } from '../repository/router/fhir-router.ts';
 import type { AuditHints } from '../audit/index.ts';
 import type { FhirRequest, FhirResponse } from '../repository/router/fhir-request.ts';
-import { jsonResponse } from '../repository/router/respond.ts';
+import { acceptsGzip, jsonResponse } from '../repository/router/respond.ts';
 import type { Queryable } from '../db/database.ts';
 import {
   assembleSummary,
@@ -131,7 +131,7 @@ async function keptSummary(
   const { entries, withheld } = await visibleEntries(kept.selection.entries, access.visible);
   const lang = narrativeLanguage(req.headers['accept-language']);
   const key = [lang, access.institution ?? '', withheldKey(withheld)].join('|');
-  const body = await kept.document(key, async () => {
+  const document = await kept.document(key, async () => {
     const bundle = await assembleSummary(
       {
         baseUrl: deps.baseUrl,
@@ -150,7 +150,12 @@ async function keptSummary(
     );
     return JSON.stringify(bundle);
   });
-  return jsonResponse(200, body, { 'Content-Language': lang === 'zh' ? 'zh-CN' : 'en' });
+  const response = jsonResponse(200, document.text, {
+    'Content-Language': lang === 'zh' ? 'zh-CN' : 'en',
+    Vary: 'Accept-Encoding',
+  });
+  if (acceptsGzip(req.headers['accept-encoding'])) response.gzipped = await document.gzip();
+  return response;
 }
 
 /** The entries a caller may see, and the ids of those withheld from it. */

@@ -126,7 +126,7 @@ const ORDER = `section,
     at DESC, id`;
 
 /**
- * The person's rows are found once (`compartments`, the GIN index), and only for those ids are
+ * The person's rows are found once (`compartments`, the GIN index without audit events, 009), and only for those ids are
  * the tokens and dates the rules need looked up (the `(resource_type, resource_id)` indexes, one
  * probe per row): the cost follows the person's record, not the store. Each row is then placed in
  * its section by the IPS rules, vital signs are thinned to the latest per code (a series for
@@ -161,7 +161,8 @@ WITH facts AS (
          AND t.resource_type = r.resource_type AND t.resource_id = r.id
          AND t.code IN ('clinical-status', 'verification-status', 'category', 'type')
     ) tk ON true
-   WHERE r.compartments && $1::text[] AND r.resource_type = ANY($5::text[]) AND NOT r.deleted
+   WHERE r.compartments && $1::text[] AND r.resource_type <> 'AuditEvent' AND r.resource_type = ANY($5::text[])
+     AND NOT r.deleted
 ),
 placed AS MATERIALIZED (
   SELECT f.resource_type, f.id, f.content, f.at, ${SECTION_OF} AS section FROM facts f

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Queryable } from '../db/database.ts';
 import type { Selection } from './build-summary.ts';
 import type { Person } from './person.ts';
@@ -32,7 +34,7 @@ interface PersonEntry {
   builtAt: Date;
   selection: Selection;
   /** Serialised documents by language, viewer institution and withheld entries. */
-  documents: Map<string, Promise<string>>;
+  documents: Map<string, Promise<KeptDocument>>;
   /** Estimated memory of the selection and the documents built so far. */
   bytes: number;
 }
@@ -43,7 +45,29 @@ export interface CachedPerson {
   builtAt: Date;
   selection: Selection;
   /** The document for `key`, built by `build` once (concurrent callers share the build). */
-  document: (key: string, build: () => Promise<string>) => Promise<string>;
+  document: (key: string, build: () => Promise<string>) => Promise<KeptDocument>;
+}
+
+/**
+ * One kept document: its JSON text and, made on the first request that accepts it, the same
+ * bytes gzip-compressed — a summary is most of a megabyte of JSON that compresses about tenfold,
+ * and writing it to the socket is then most of what a kept summary costs.
+ */
+export class KeptDocument {
+  private compressed?: Promise<Buffer>;
+
+  constructor(
+    readonly text: string,
+    private readonly onCompressed: (bytes: number) => void,
+  ) {}
+
+  gzip(): Promise<Buffer> {
+    this.compressed ??= gzipAsync(Buffer.from(this.text, 'utf8')).then((b) => {
+      this.onCompressed(b.length);
+      return b;
+    });
+    return this.compressed;
+  }
 }
 
 const FINGERPRINT_SQL = `
@@ -52,7 +76,7 @@ SELECT count(*)::text AS n,
        coalesce(sum(extract(epoch FROM r.last_updated))::text, '') AS total,
        coalesce((SELECT max(c.last_updated)::text FROM resource c WHERE c.resource_type = 'ConceptMap'), '') AS maps
   FROM resource r
- WHERE r.compartments && $1::text[] AND r.resource_type = ANY($2::text[])`;
+ WHERE r.compartments && $1::text[] AND r.resource_type <> 'AuditEvent' AND r.resource_type = ANY($2::text[])`;
 
 export class SummaryCache {
   /** Kept people, least recently used first (a Map iterates in insertion order). */
@@ -148,30 +172,32 @@ export class SummaryCache {
     entry: PersonEntry,
     key: string,
     build: () => Promise<string>,
-  ): Promise<string> {
+  ): Promise<KeptDocument> {
     const kept = entry.documents.get(key);
     if (kept) {
       this.counts.hits++;
       return kept;
     }
     this.counts.builds++;
-    const building = build();
+    const building = build().then((text) => {
+      // Strings are UTF-16 in memory: two bytes a character at most.
+      this.grow(goldenId, entry, text.length * 2);
+      return new KeptDocument(text, (bytes) => this.grow(goldenId, entry, bytes));
+    });
     entry.documents.set(key, building);
-    let body: string;
     try {
-      body = await building;
+      return await building;
     } catch (err) {
       entry.documents.delete(key);
       throw err;
     }
-    // Strings are UTF-16 in memory: two bytes a character at most.
-    const size = body.length * 2;
-    entry.bytes += size;
-    if (this.people.get(goldenId) === entry) {
-      this.bytes += size;
-      this.evict(goldenId);
-    }
-    return body;
+  }
+
+  private grow(goldenId: string, entry: PersonEntry, bytes: number): void {
+    entry.bytes += bytes;
+    if (this.people.get(goldenId) !== entry) return;
+    this.bytes += bytes;
+    this.evict(goldenId);
   }
 
   private forget(goldenId: string, entry: PersonEntry): void {
@@ -189,8 +215,10 @@ export class SummaryCache {
   }
 }
 
+const gzipAsync = promisify(gzip);
+
 /** The record's state in one index-driven statement (see the class comment). */
-async function fingerprintOf(db: Queryable, person: Person): Promise<string> {
+export async function fingerprintOf(db: Queryable, person: Person): Promise<string> {
   const r = await db.query<{ n: string; latest: string; total: string; maps: string }>(FINGERPRINT_SQL, [
     person.sourceIds,
     SUMMARY_TYPES,

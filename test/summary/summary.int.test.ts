@@ -1,4 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { loadDataType } from '@medplum/core';
 import type { StructureDefinition } from 'fhir/r4';
@@ -538,6 +540,33 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       });
       expect(read.status).toBe(200);
       await expect.poll(auditsOfPerson, { timeout: 10_000 }).toBeGreaterThan(auditsBefore);
+
+      // Over HTTP a kept summary goes out compressed to a client that accepts gzip, the same JSON.
+      const raw = async (acceptEncoding?: string) => {
+        const res = await new Promise<IncomingMessage>((resolve, reject) =>
+          httpGet(
+            `${gw.fhirUrl}/Patient/${goldenId}/$summary`,
+            {
+              headers: {
+                Authorization: `Bearer ${gw.adminToken}`,
+                ...(acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {}),
+              },
+            },
+            resolve,
+          ).on('error', reject),
+        );
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        return { headers: res.headers, bytes: Buffer.concat(chunks) };
+      };
+      const plain = await raw();
+      const zipped = await raw('gzip, deflate');
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(zipped.headers['content-encoding']).toBe('gzip');
+      expect(zipped.headers.vary).toMatch(/Accept-Encoding/i);
+      expect(zipped.bytes.length).toBeLessThan(plain.bytes.length / 4);
+      expect(gunzipSync(zipped.bytes).toString('utf8')).toBe(plain.bytes.toString('utf8'));
+      expect((await raw('gzip;q=0')).headers['content-encoding']).toBeUndefined();
       expect(await cachedSummary()).toBe(first);
       expect(cache.counts).toEqual({ hits: 2, builds: 1 });
 

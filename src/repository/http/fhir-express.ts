@@ -101,5 +101,8 @@ function send(res: Response, out: FhirResponse): void {
   res.status(out.status);
   for (const [k, v] of Object.entries(out.headers)) res.setHeader(k, v);
   if (out.body === undefined) res.end();
-  else res.send(out.body);
+  else if (out.gzipped) {
+    res.setHeader('Content-Encoding', 'gzip');
+    res.send(out.gzipped);
+  } else res.send(out.body);
 }

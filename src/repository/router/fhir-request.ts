@@ -45,6 +45,11 @@ export interface FhirResponse {
   headers: Record<string, string>;
   /** JSON text; absent for 204 or `Prefer: return=minimal`. */
   body?: string;
+  /**
+   * The same body gzip-compressed, already made (a kept summary), for a client whose
+   * `Accept-Encoding` allows gzip; the HTTP adapter then sends it with `Content-Encoding: gzip`.
+   */
+  gzipped?: Buffer;
   /** What the AuditEvent of this answer should name (the audit middleware's hints). */
   audit?: { person?: string; patients?: string[] };
 }

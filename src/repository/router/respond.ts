@@ -60,3 +60,20 @@ export function jsonResponse(
     body: typeof body === 'string' ? body : JSON.stringify(body),
   };
 }
+
+/**
+ * Whether an `Accept-Encoding` header (RFC 9110 §12.5.3) allows gzip: named (or `*`) with a
+ * non-zero weight, and not refused by its own `gzip;q=0` when `*` allows it.
+ */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  const weights = new Map<string, number>();
+  for (const part of header.split(',')) {
+    const [name = '', ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    const weight = q ? Number(q.slice(2)) : 1;
+    if (name) weights.set(name, Number.isFinite(weight) ? weight : 0);
+  }
+  const gzip = weights.get('gzip') ?? weights.get('x-gzip') ?? weights.get('*');
+  return gzip !== undefined && gzip > 0;
+}

@@ -1,0 +1,78 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Queryable } from '../../src/db/database.ts';
+import { selectEntries } from '../../src/summary/select-entries.ts';
+import { fingerprintOf } from '../../src/summary/summary-cache.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+
+/**
+ * A person read often has far more AuditEvents than records in their compartment. The summary's
+ * selection and its kept-summary fingerprint must reach the records through the index that
+ * leaves audit events out (migration 009), not fetch every audit row from the heap.
+ */
+describe.each(inject('pgServers'))('summary queries on a much-read person, on $name', (server) => {
+  let t: TestDatabase;
+  let client: pg.PoolClient;
+  const statements: { text: string; values: unknown[] }[] = [];
+  const recorder: Queryable = {
+    query: (text: string, values?: unknown[]) => {
+      statements.push({ text, values: values ?? [] });
+      return client.query(text, values as unknown[]);
+    },
+  };
+
+  beforeAll(async () => {
+    t = await createTestDatabase(server);
+    const rows = (type: string, n: number, patient: string, content: (i: number) => object) =>
+      t.db.query(
+        `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
+         SELECT $1, $1 || '-' || $3 || '-' || i, '1', now(), false, ARRAY[$3], ($4::jsonb->>(i - 1))::jsonb
+           FROM generate_series(1, $2::int) AS i`,
+        [type, n, patient, JSON.stringify(Array.from({ length: n }, (_, i) => JSON.stringify(content(i))))],
+      );
+    for (const patient of ['p1', 'p2', 'p3']) {
+      await rows('Observation', 40, patient, (i) => ({
+        resourceType: 'Observation',
+        status: 'final',
+        id: `o${i}`,
+      }));
+      await rows('AuditEvent', 2000, patient, (i) => ({ resourceType: 'AuditEvent', id: `a${i}` }));
+    }
+    await t.db.query('ANALYZE');
+    client = await t.db.pool.connect();
+  });
+  afterAll(async () => {
+    client?.release();
+    await t?.drop();
+  });
+
+  async function plans(run: () => Promise<unknown>): Promise<string[]> {
+    statements.length = 0;
+    await run();
+    const out: string[] = [];
+    for (const s of statements) {
+      const { rows } = await client.query(`EXPLAIN ${s.text}`, s.values);
+      out.push(rows.map((r) => r['QUERY PLAN']).join('\n'));
+    }
+    return out;
+  }
+
+  it('the fingerprint and the selection use the index without audit events', async () => {
+    const person = { golden: { id: 'g1', meta: { versionId: '1' } }, sourceIds: ['p1'] };
+    const [fingerprint] = await plans(() => fingerprintOf(recorder, person));
+    expect(fingerprint).toMatch(/resource_compartments_records/);
+    expect(fingerprint).not.toMatch(/resource_compartments\b(?!_)/);
+
+    const [selection] = await plans(() => selectEntries(recorder, ['p1'], new Date('2026-11-05T00:00:00Z')));
+    expect(selection).toMatch(/resource_compartments_records/);
+    expect(selection).not.toMatch(/resource_compartments\b(?!_)/);
+  });
+
+  it('and the fingerprint counts the records, not the audit events', async () => {
+    const fingerprint = await fingerprintOf(t.db, {
+      golden: { id: 'g1', meta: { versionId: '1' } },
+      sourceIds: ['p1', 'p2'],
+    });
+    expect(fingerprint.split('|')[0]).toBe('80');
+  });
+});
