@@ -11,6 +11,7 @@ import {
 } from '../../kernel/outcomes.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { validateStructure } from '../validation/index.ts';
+import { claimedProfileIssues } from '../../validate/validate-resource.ts';
 import type { StoredResource } from '../types.ts';
 import { lockCriteria, matchCriteria, multipleMatches } from './conditional.ts';
 import type { VisibleIf } from '../search/types.ts';
@@ -194,13 +195,21 @@ export class FhirRepository {
       throw notFound(`Unknown resource type "${type}" (not an R4 resource type)`);
   }
 
-  /** Structural validation; throws 422 with every issue when any is an error. */
+  /**
+   * Structural validation, then the profiles the resource claims in `meta.profile` that this
+   * server knows (the region's, in `profiles/`): a resource that says it conforms must. Throws
+   * 422 with every issue when any is an error; a profile the server does not know is not held
+   * against the writer (FHIR leaves that to the server: it is not checked, and not refused).
+   */
   validate(resource: Record<string, any>, pathPrefix?: string): void {
     const issues = validateStructure(this.model, resource, pathPrefix ? { pathPrefix } : {});
-    const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal');
-    if (errors.length > 0) {
-      throw new OperationOutcomeError(422, outcome(...issues));
-    }
+    const isError = (i: { severity: string }) => i.severity === 'error' || i.severity === 'fatal';
+    if (issues.some(isError)) throw new OperationOutcomeError(422, outcome(...issues));
+    const claimed = resource.meta?.profile;
+    if (!Array.isArray(claimed) || claimed.length === 0) return;
+    const profileIssues = claimedProfileIssues(resource, pathPrefix ? { pathPrefix } : {});
+    if (profileIssues.some(isError))
+      throw new OperationOutcomeError(422, outcome(...issues, ...profileIssues));
   }
 
   private checkVersion(
