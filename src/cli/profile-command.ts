@@ -7,11 +7,13 @@ import { ProfileLoadError, knownProfiles, validateResource } from '../validate/i
 import { parseCommandArgs } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
 
-export const PROFILE_USAGE = `hie profile validate <resource.json> [--json]
-  checks a resource (a Bundle: every entry) against base R4, the profiles it claims that
-  profiles/ holds, and national-ID verification; prints every issue, exit 1 on errors`;
+export const PROFILE_USAGE = `hie profile validate <resource.json> [--json] [--claimed-only]
+  checks a resource (a Bundle: every entry) as /ingest and $validate do: base R4, the region's
+  profile for its type, the profiles it claims that profiles/ holds, and national-ID
+  verification; --claimed-only leaves out the region profile a resource does not claim.
+  Prints every issue, exit 1 on errors`;
 
-const OPTIONS = { json: { type: 'boolean' } } as const;
+const OPTIONS = { json: { type: 'boolean' }, 'claimed-only': { type: 'boolean' } } as const;
 
 /** `hie profile validate <file>`: the same checks as `POST /fhir/$validate`, offline. */
 export async function profileCommand(args: string[], io: CliIo): Promise<number> {
@@ -33,7 +35,10 @@ export async function profileCommand(args: string[], io: CliIo): Promise<number>
     if (err instanceof ProfileLoadError) throw new CliError(`profiles/ cannot be loaded:\n${err.message}`);
     throw err;
   }
-  const { issue } = validateResource(loadFhirModel(), resource, { registry });
+  const { issue } = validateResource(loadFhirModel(), resource, {
+    registry,
+    regionProfiles: values['claimed-only'] !== true,
+  });
   const errors = issue.filter((i) => i.severity === 'error' || i.severity === 'fatal').length;
   if (values.json) {
     io.out(JSON.stringify({ file, valid: errors === 0, issues: issue }) + '\n');

@@ -6,6 +6,8 @@ import { PROFILE_USAGE, profileCommand } from '../../src/cli/profile-command.ts'
 import { CliError, UsageError } from '../../src/cli/cli-errors.ts';
 
 const NID = 'urn:oid:2.16.156.10011.1.3';
+/** The region's Patient profile asks for a name; the base-R4 cases below carry one. */
+const NAME = [{ text: '王芳' }];
 let dir = '';
 
 async function run(args: string[]) {
@@ -30,14 +32,22 @@ afterAll(async () => {
 
 describe('hie profile validate', () => {
   it('a valid resource: exit 0, "valid" on stderr', async () => {
-    const r = await run(['validate', await file('ok.json', { resourceType: 'Patient', gender: 'female' })]);
+    const r = await run([
+      'validate',
+      await file('ok.json', { resourceType: 'Patient', gender: 'female', name: NAME }),
+    ]);
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/ok\.json: valid/);
     expect(r.out).toContain('No issues found');
   });
 
   it('an invalid resource: exit 1, each issue with severity, expression and text', async () => {
-    const p = await file('bad.json', { resourceType: 'Patient', gender: 'robot', birthDate: '1956-12-31' });
+    const p = await file('bad.json', {
+      resourceType: 'Patient',
+      gender: 'robot',
+      birthDate: '1956-12-31',
+      name: NAME,
+    });
     const r = await run(['validate', p]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^error\s+Patient\.gender\s+"robot" is not in the required value set/m);
@@ -47,6 +57,8 @@ describe('hie profile validate', () => {
   it('warnings alone (a national ID with a wrong check digit) exit 0', async () => {
     const p = await file('warn.json', {
       resourceType: 'Patient',
+      name: NAME,
+      gender: 'female',
       identifier: [{ system: NID, value: '110105194912310021' }],
     });
     const r = await run(['validate', p, '--json']);
@@ -63,12 +75,14 @@ describe('hie profile validate', () => {
       resourceType: 'Bundle',
       type: 'collection',
       entry: [
-        { resource: { resourceType: 'Patient', gender: 'female' } },
+        { resource: { resourceType: 'Patient', gender: 'female', name: NAME } },
         {
           resource: {
             resourceType: 'Observation',
             status: 'bogus',
             code: { text: 'x' },
+            subject: { reference: 'Patient/p1' },
+            effectiveDateTime: '2026-11-01',
             valueQuantity: { value: 1.5 },
           },
         },
@@ -82,6 +96,18 @@ describe('hie profile validate', () => {
     expect(body.issues.map((i: { expression?: string[] }) => i.expression)).toEqual([
       ['Bundle.entry[1].resource.status'],
     ]);
+  });
+
+  it('holds each resource to the region profile for its type, as /ingest does; --claimed-only does not', async () => {
+    const p = await file('nameless.json', { resourceType: 'Patient', gender: 'female' });
+    const region = await run(['validate', p, '--json']);
+    expect(region.code).toBe(1);
+    const issues = JSON.parse(region.out).issues as { severity: string; diagnostics?: string }[];
+    expect(issues.filter((i) => i.severity === 'error').map((i) => i.diagnostics)).toEqual([
+      expect.stringMatching(/name.*StructureDefinition\/hie-patient/),
+    ]);
+    const claimedOnly = await run(['validate', p, '--claimed-only']);
+    expect(claimedOnly.code).toBe(0);
   });
 
   it('a file that is not JSON, or missing, is a one-line failure (exit 1 through main)', async () => {
