@@ -20,7 +20,8 @@ export interface AccessAuditHints {
 /**
  * Audits the access routes as the `/fhir` middleware audits the repository (that middleware sees
  * only `/fhir`): a break-the-glass request — granted or refused — with purpose of use BTG, and
- * every look at an access history or at the grants, once the answer is sent.
+ * every look at an access history or at the grants, once the answer is sent. Mounted before
+ * authentication, so a request refused for its token (401) is audited too.
  */
 export function auditAccessRoutes(sink: AccessAuditSink): RequestHandler {
   return (req, res, next) => {
@@ -45,7 +46,8 @@ export function auditAccessRoutes(sink: AccessAuditSink): RequestHandler {
             ...(auth.fhirUser ? { fhirUser: auth.fhirUser } : {}),
             ...(auth.institution ? { institution: auth.institution } : {}),
           },
-          purposeOfUse: hints.purposeOfUse ?? 'TREAT',
+          // A break-the-glass request refused before its handler ran (401) is still one.
+          purposeOfUse: hints.purposeOfUse ?? (operation === 'break-glass' ? 'BTG' : 'TREAT'),
           records: hints.record ? [hints.record] : [],
           patients: [],
           ...(hints.person ? { person: hints.person } : {}),

@@ -3,7 +3,6 @@ import type { AuthContext } from '../auth/verify-token.ts';
 import type { Queryable } from '../db/database.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import { badRequest, forbidden, notFound, unauthorized } from '../kernel/outcomes.ts';
-import { auditAccessRoutes, type AccessAuditSink } from './access-audit.ts';
 import { callerOf, type Caller } from './caller.ts';
 import type { PolicySettings } from './policy-settings.ts';
 
@@ -13,7 +12,6 @@ export interface AccessRoutesDeps {
   maxBodyBytes?: number;
   clock?: () => Date;
   /** The audit trail: break-the-glass and access-history requests are audited here (absent: not audited). */
-  audit?: AccessAuditSink;
 }
 
 type Json = Record<string, any>;
@@ -36,7 +34,6 @@ export function accessRoutes(deps: AccessRoutesDeps): Router {
     type: ['application/json', 'application/fhir+json'],
     limit: deps.maxBodyBytes ?? 100_000,
   });
-  if (deps.audit) router.use(auditAccessRoutes(deps.audit));
 
   router.post('/access/break-glass', json, async (req, res) => {
     // Audited as break-the-glass whatever the answer: a refused attempt matters as much.

@@ -1,4 +1,5 @@
 export { accessRoutes, type AccessRoutesDeps } from './access-routes.ts';
+export { auditAccessRoutes, type AccessAuditSink } from './access-audit.ts';
 export { callerOf, PUBLIC_TYPES, type Caller, type CallerKind } from './caller.ts';
 export { guardIhePix, guardMatch, restrictedAccess } from './guard-operations.ts';
 export { decidePerson, type PersonDecision, type PersonRecords } from './person-decision.ts';

@@ -27,6 +27,7 @@ import { mountIngest, type IngestParts } from './ingest-http.ts';
 import { createMetrics } from './http/metrics.ts';
 import {
   accessRoutes,
+  auditAccessRoutes,
   CallerAccess,
   callerOf,
   guardIhePix,
@@ -193,10 +194,11 @@ export function buildApp(parts: AppParts): BuiltApp {
   if (parts.tokenRouter) app.use(parts.tokenRouter);
   // Before authentication, so that refused requests (401) are audited too.
   app.use(auditMiddleware(audit, { logger, personOf: personOfRecord(db) }));
+  app.use(auditAccessRoutes(audit));
   app.use(authenticate(parts.verifier, { anonymous: (req) => ANONYMOUS.has(req.path) }));
   app.use(metrics.router);
   app.use(auditEventReadOnly());
-  app.use(accessRoutes({ db, settings: accessSettings, maxBodyBytes: config.maxBodyBytes, audit }));
+  app.use(accessRoutes({ db, settings: accessSettings, maxBodyBytes: config.maxBodyBytes }));
   app.use(
     identityRoutes({
       db,

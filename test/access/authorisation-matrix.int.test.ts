@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { clinicianClaims } from '../../src/auth/issue-token.ts';
+import { adminClaims, clinicianClaims } from '../../src/auth/issue-token.ts';
 import { hs256Token, nowSeconds, unsignedToken } from '../auth/jwt-by-hand.ts';
 import { auditTrailOf, type AuditProbe } from './audit-probe.ts';
 import {
@@ -347,6 +347,28 @@ describe('the access policy: who may read a record', () => {
 
   const BTG_REASON = '急诊抢救：患者昏迷，需查既往史';
   const requestorOf = (event: Json) => event.agent.find((a: Json) => a.requestor);
+
+  it('break-the-glass without a valid token: 401, and audited as a refused BTG attempt', async () => {
+    const auditor = await c.sign({ ...adminClaims(c.publicUrl), sub: 'audit-probe' });
+    const refusedEvents = async (): Promise<Json[]> => {
+      await new Promise((r) => setTimeout(r, 20));
+      await c.trail.flush();
+      const r = await c.call(auditor, '/fhir/AuditEvent?outcome=4&_count=1000');
+      expect(r.status).toBe(200);
+      return ((r.body.entry ?? []) as Json[]).map((e) => e.resource as Json);
+    };
+    const before = new Set((await refusedEvents()).map((e) => e.id));
+    const res = await c.call(undefined, '/access/break-glass', {
+      method: 'POST',
+      body: { patient: 'zhang-ch', reason: BTG_REASON },
+    });
+    expect(res.status).toBe(401);
+    const fresh = (await refusedEvents()).filter((e) => !before.has(e.id));
+    expect(fresh).toHaveLength(1);
+    expect(requestorOf(fresh[0]!).who.display).toBe('unauthenticated');
+    expect(requestorOf(fresh[0]!).purposeOfUse[0].coding[0].code).toBe('BTG');
+    expect(fresh[0]!.outcomeDesc).toBe('HTTP 401');
+  });
 
   it('break-the-glass: a grant opens the person, both are audited as BTG, and an expired grant closes it again', async () => {
     const tf = await c.clinician(TF);
