@@ -15,6 +15,7 @@ import {
   goldenHash,
   institutionTier,
   lockNames,
+  mergedInto,
   openReview,
   recordsOfPerson,
   saveDecision,
@@ -278,7 +279,12 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       rules.tierTrust,
       base,
     );
-    if (records.length === 0) golden.active = false;
+    if (records.length === 0) {
+      golden.active = false;
+      // A person merged into another points at the survivor, as a merged record does.
+      const into = await mergedInto(c, personId);
+      if (into) golden.link = [{ type: 'replaced-by', other: { reference: `Patient/${into}` } }];
+    }
     return { golden, hash: hashOf(golden) };
   }
 

@@ -74,6 +74,25 @@ export function identityRoutes(deps: IdentityRoutesDeps): Router {
     res.json(answer(done));
   });
 
+  router.post('/identity/persons/merge', json, async (req, res) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      throw badRequest(
+        'The body must be a JSON object {"source": "Patient/{golden}", "target": "Patient/{golden}"}',
+      );
+    }
+    const done = await deps.workflow.mergePersons(
+      stringField(body, 'source'),
+      stringField(body, 'target'),
+      decidedBy(res),
+    );
+    res.json({
+      merged: done.ref,
+      person: `Patient/${done.personId}`,
+      persons: done.persons.map((p) => `Patient/${p}`),
+    });
+  });
+
   router.delete('/identity/links/:id', async (req, res) => {
     const done = await deps.workflow.unlink(`Patient/${String(req.params.id)}`, decidedBy(res));
     res.json(answer(done));

@@ -200,7 +200,7 @@ export function createPatientMerger(deps: PatientMergerDeps): PatientMerger {
     if (isGolden(p.patient, canonicalBase)) {
       throw badRequest(
         `The ${role} ${p.ref} is a golden record (a regional person): $merge merges two records of one ` +
-          'institution; persons are joined through identity links (POST /identity/links)',
+          'institution; two persons are merged by POST /identity/persons/merge (links only)',
         `${role}-patient`,
       );
     }

@@ -214,3 +214,12 @@ export async function institutionTier(q: Queryable, institution: string): Promis
   );
   return rows[0]?.tier ?? undefined;
 }
+
+/** The person a merged person's records went to (POST /identity/persons/merge), if any. */
+export async function mergedInto(q: Queryable, personId: string): Promise<string | undefined> {
+  const { rows } = await q.query<{ merged_into: string | null }>(
+    `SELECT merged_into FROM identity_person WHERE id = $1`,
+    [personId],
+  );
+  return rows[0]?.merged_into ?? undefined;
+}

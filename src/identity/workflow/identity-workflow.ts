@@ -15,6 +15,7 @@ import {
   forgetRejections,
   getReview,
   isPerson,
+  markPersonMerged,
   saveManualDecision,
   setRecordPerson,
 } from './workflow-store.ts';
@@ -42,6 +43,12 @@ export interface IdentityWorkflow {
   link(source: string, target: LinkTarget, decidedBy: string): Promise<WorkflowOutcome>;
   /** `DELETE /identity/links/{id}`: the record gets a person of its own, apart from its former one. */
   unlink(source: string, decidedBy: string): Promise<WorkflowOutcome>;
+  /**
+   * `POST /identity/persons/merge`: every record of the `source` person joins the `target` person;
+   * the source's golden record stays, inactive and `replaced-by` the target's. Links only: no
+   * institution's resource is changed.
+   */
+  mergePersons(source: string, target: string, decidedBy: string): Promise<WorkflowOutcome>;
 }
 
 export interface IdentityWorkflowDeps {
@@ -263,6 +270,67 @@ export function createIdentityWorkflow(deps: IdentityWorkflowDeps): IdentityWork
           outcome: { ref: source, personId: personId!, state: 'manual' },
           persons: [personId!, row.personId],
           moved: [{ ref: source, personId: personId! }],
+        };
+      }),
+
+    mergePersons: (sourceRef, targetRef, decidedBy) =>
+      settle(async (c) => {
+        const person = (value: string, field: string) =>
+          patientRef(value.startsWith('Patient/') ? value : `Patient/${value}`, field).slice(
+            'Patient/'.length,
+          );
+        const sourceId = person(sourceRef, 'source');
+        const targetId = person(targetRef, 'target');
+        if (sourceId === targetId) throw badRequest('A person cannot be merged into itself', 'target');
+        for (const [id, field] of [
+          [sourceId, 'source'],
+          [targetId, 'target'],
+        ] as const) {
+          if (!(await isPerson(c, id)))
+            throw notFound(
+              `Patient/${id} (${field}) is not a person (golden record): give two golden records`,
+            );
+        }
+        // Both persons and all their records under one set of locks (sorted: no deadlock with the
+        // matcher), then read again: a record that moved meanwhile makes the request a conflict.
+        const before = [...(await recordsOfPerson(c, sourceId)), ...(await recordsOfPerson(c, targetId))];
+        await lockNames(c, [
+          `person:${sourceId}`,
+          `person:${targetId}`,
+          ...before.map((r) => `record:${r.patientRef}`),
+        ]);
+        const moving = await recordsOfPerson(c, sourceId);
+        const staying = await recordsOfPerson(c, targetId);
+        if (moving.length + staying.length !== before.length)
+          throw conflict('The persons changed while the merge was being prepared; send it again');
+        for (const [list, id] of [
+          [moving, sourceId],
+          [staying, targetId],
+        ] as const) {
+          if (list.length === 0)
+            throw conflict(`Patient/${id} has no active records (an emptied or merged person)`);
+        }
+        for (const row of moving) await refuseIdConflict(c, row, targetId);
+        for (const row of moving) {
+          await setRecordPerson(c, row.patientRef, targetId, 'manual');
+          await forgetRejections(
+            c,
+            row.patientRef,
+            staying.map((s) => s.patientRef),
+          );
+          await saveManualDecision(c, {
+            id: uuidv7(),
+            patientRef: row.patientRef,
+            personId: targetId,
+            outcome: 'person-merge',
+            decidedBy,
+          });
+        }
+        await markPersonMerged(c, sourceId, targetId);
+        return {
+          outcome: { ref: `Patient/${sourceId}`, personId: targetId, state: 'manual' },
+          persons: [targetId, sourceId],
+          moved: moving.map((r) => ({ ref: r.patientRef, personId: targetId })),
         };
       }),
 

@@ -117,7 +117,7 @@ export async function saveManualDecision(
     patientRef: string;
     candidateRef?: string;
     personId: string;
-    outcome: 'accept' | 'reject' | 'manual-link' | 'unlink';
+    outcome: 'accept' | 'reject' | 'manual-link' | 'unlink' | 'person-merge';
     decidedBy: string;
     review?: string;
   },
@@ -145,4 +145,9 @@ export async function forgetRejections(q: Queryable, ref: string, others: readon
       WHERE (a_ref = $1 AND b_ref = ANY($2::text[])) OR (b_ref = $1 AND a_ref = ANY($2::text[]))`,
     [ref, others],
   );
+}
+
+/** Records that a person was merged into another (its golden record then says `replaced-by`). */
+export async function markPersonMerged(q: Queryable, personId: string, into: string): Promise<void> {
+  await q.query(`UPDATE identity_person SET merged_into = $2 WHERE id = $1`, [personId, into]);
 }
