@@ -70,6 +70,7 @@ export class KeptDocument {
   }
 }
 
+// The literal `<> 'AuditEvent'` lets the planner use migration 009's index without audit rows.
 const FINGERPRINT_SQL = `
 SELECT count(*)::text AS n,
        coalesce(max(r.last_updated)::text, '') AS latest,
@@ -94,11 +95,6 @@ export class SummaryCache {
 
   get enabled(): boolean {
     return this.settings.ttlMs > 0 && this.settings.maxBytes > 0;
-  }
-
-  /** Memory now held, in bytes (an estimate). */
-  get heldBytes(): number {
-    return this.bytes;
   }
 
   /**

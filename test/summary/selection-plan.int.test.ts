@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Queryable } from '../../src/db/database.ts';
 import { selectEntries } from '../../src/summary/select-entries.ts';
 import { fingerprintOf } from '../../src/summary/summary-cache.ts';
+import { recordingQueryable } from '../support/recording-queryable.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
 /**
@@ -13,13 +13,8 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 describe.each(inject('pgServers'))('summary queries on a much-read person, on $name', (server) => {
   let t: TestDatabase;
   let client: pg.PoolClient;
-  const statements: { text: string; values: unknown[] }[] = [];
-  const recorder: Queryable = {
-    query: (text: string, values?: unknown[]) => {
-      statements.push({ text, values: values ?? [] });
-      return client.query(text, values as unknown[]);
-    },
-  };
+  // The code under test runs for real, and its SQL can be EXPLAINed on the same connection.
+  const { db: recorder, statements } = recordingQueryable(() => client);
 
   beforeAll(async () => {
     t = await createTestDatabase(server);

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Queryable } from '../../../src/db/database.ts';
 import { loadFhirModel } from '../../../src/repository/fhir-model.ts';
 import { search } from '../../../src/repository/search/index.ts';
+import { recordingQueryable } from '../../support/recording-queryable.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 import { seed, str } from './seed.ts';
 
@@ -14,14 +14,8 @@ const GIVEN = ['伟', '芳', '娜', '敏', '静', '丽', '强', '磊'];
 describe.each(inject('pgServers'))(':contains plan on $name', (server) => {
   let t: TestDatabase;
   let client: pg.PoolClient;
-  const statements: { text: string; values: unknown[] }[] = [];
-  // A recorder in front of a real connection: the search runs for real, and its SQL can be EXPLAINed.
-  const recorder: Queryable = {
-    query: (text: string, values?: unknown[]) => {
-      statements.push({ text, values: values ?? [] });
-      return client.query(text, values as unknown[]);
-    },
-  };
+  // The code under test runs for real, and its SQL can be EXPLAINed on the same connection.
+  const { db: recorder, statements } = recordingQueryable(() => client);
 
   beforeAll(async () => {
     t = await createTestDatabase(server);
