@@ -16,7 +16,7 @@ import type { StoredResource } from '../types.ts';
 import { lockCriteria, matchCriteria, multipleMatches } from './conditional.ts';
 import type { VisibleIf } from '../search/types.ts';
 import { applyJsonPatch } from './json-patch.ts';
-import { findCurrent, readCurrent, readVersion } from './read.ts';
+import { findCurrent, findCurrentForWrite, readCurrent, readVersion } from './read.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from './references.ts';
 import { writeDeletion, writeVersion } from './write-version.ts';
 
@@ -111,7 +111,7 @@ export class FhirRepository {
     if (!isFhirId(id)) throw badRequest(`"${id}" is not a valid FHIR id`, `${type}.id`, 'HIE-REPO-004');
     this.validate(resource, opts.pathPrefix);
     return this.inTransaction(opts.tx, async (q) => {
-      const previous = await findCurrent(q, type, id, true);
+      const previous = await findCurrentForWrite(q, type, id);
       this.checkVersion(type, id, previous, opts.ifMatch);
       const stored = await writeVersion(q, this.model, { ...resource }, previous, 'PUT', this.baseUrl);
       await this.checkReferences(q, resource, opts);

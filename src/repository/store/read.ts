@@ -38,6 +38,23 @@ export async function findCurrent(
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
+/**
+ * The current version locked for a write. A row lock cannot cover an id that has no row yet, so
+ * two updates-as-create of one new id would both see nothing and both write version 1; for an
+ * unknown id the transaction takes an advisory lock on the id and looks again, so the later
+ * writer waits for the earlier one's commit and writes version 2.
+ */
+export async function findCurrentForWrite(
+  q: Queryable,
+  type: string,
+  id: string,
+): Promise<StoredResource | undefined> {
+  const found = await findCurrent(q, type, id, true);
+  if (found) return found;
+  await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 1))', [`${type}/${id}`]);
+  return findCurrent(q, type, id, true);
+}
+
 /** FHIR read: 404 for an unknown id, 410 for a deleted one. */
 export async function readCurrent(q: Queryable, type: string, id: string): Promise<StoredResource> {
   const found = await findCurrent(q, type, id);
