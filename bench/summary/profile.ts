@@ -1,9 +1,10 @@
 /**
  * Where one summary's time goes, stage by stage, measured in this process on the same store with
  * the product's own functions (one call at a time, so the stages do not queue behind each other):
- * person resolution, the selection SQL, the ConceptMap read, the whole document build, JSON text,
- * the audit's scan of the answer for patients and its chained append. The HTTP figure minus these
- * is token checking, policy, routing and the transport.
+ * person resolution, the policy's decision, the record state that keys kept summaries and
+ * decisions, the selection SQL, the ConceptMap read, the whole document build, JSON text and the
+ * audit's chained append (the summary names its patients to the audit, so no answer is scanned).
+ * The HTTP figure minus these is token checking, routing and the transport.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,7 +12,6 @@ import path from 'node:path';
 import { decidePerson } from '../../src/access/person-decision.ts';
 import { CallerAccess } from '../../src/access/request-access.ts';
 import { AuditTrail, restAuditEvent } from '../../src/audit/index.ts';
-import { patientsInBody } from '../../src/audit/rest-request.ts';
 import type { Database } from '../../src/db/database.ts';
 import { PostgresInstitutionRegistry } from '../../src/institutions/postgres-registry.ts';
 import type { FhirModel } from '../../src/repository/fhir-model.ts';
@@ -21,7 +21,7 @@ import { loadIcdTranslations } from '../../src/summary/dedupe.ts';
 import { resolvePerson } from '../../src/summary/person.ts';
 import { loadRecognitionList } from '../../src/summary/recognition.ts';
 import { selectEntries } from '../../src/summary/select-entries.ts';
-import { fingerprintOf } from '../../src/summary/summary-cache.ts';
+import { recordStateOf } from '../../src/summary/record-state.ts';
 import { percentile, round } from '../support/stats.ts';
 import { BASE } from './shapes.ts';
 
@@ -83,7 +83,7 @@ export async function profileStages(
           recordIds: person.sourceIds,
         }),
       );
-      await time('kept summary check (record fingerprint)', () => fingerprintOf(db, person));
+      await time('record state (kept summary and decision key)', () => recordStateOf(db, person));
       await time('selection SQL (selectEntries)', () => selectEntries(db, person.sourceIds, opts.asOf));
       await time('ConceptMap read (loadIcdTranslations)', () => loadIcdTranslations(db));
       const doc = await time('buildSummary (SQL + merging + document)', () =>
@@ -98,8 +98,7 @@ export async function profileStages(
           { person, lang: 'zh', asOf: opts.asOf, viewerInstitution: opts.viewer },
         ),
       );
-      const body = await time('JSON text of the document', () => JSON.stringify(doc));
-      const patients = await time('audit: scan answer for patients', () => patientsInBody(body, 100));
+      await time('JSON text of the document', () => JSON.stringify(doc));
       await time('audit: chained append (one transaction)', () =>
         trail.append(
           restAuditEvent({
@@ -116,7 +115,7 @@ export async function profileStages(
             },
             purposeOfUse: 'TREAT',
             records: [`Patient/${opts.patientId}`],
-            patients,
+            patients: [`Patient/${person.golden.id}`, ...person.sourceIds.map((p) => `Patient/${p}`)],
             person: `Patient/${person.golden.id}`,
             observer: { display: 'County HIE' },
           }),

@@ -15,3 +15,4 @@ export { isSensitive, sourceInstitution } from './resource-labels.ts';
 export { visibleIfFor } from './visible-sql.ts';
 export { personReadPolicy } from './summary-policy.ts';
 export { personOfRecord } from './audit-person.ts';
+export { DecisionCache } from './decision-cache.ts';

@@ -30,6 +30,7 @@ import {
   auditAccessRoutes,
   CallerAccess,
   callerOf,
+  DecisionCache,
   guardIhePix,
   guardMatch,
   personOfRecord,
@@ -130,7 +131,7 @@ export function buildApp(parts: AppParts): BuiltApp {
     canonicalBase: config.canonicalBase,
     institutions: (id) => institutionRegistry.get(id),
     recognition: loadRecognitionList(config.mutualRecognitionDays),
-    policy: personReadPolicy(db),
+    policy: personReadPolicy(db, new DecisionCache(config.accessDecisionSeconds * 1000)),
     cache: new SummaryCache({
       ttlMs: config.summaryCacheSeconds * 1000,
       maxBytes: config.summaryCacheMb * 1024 * 1024,

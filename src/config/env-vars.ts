@@ -119,6 +119,12 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
     description: 'Memory for kept summaries, in MiB; the least recently used go first.',
   },
   {
+    name: 'HIE_ACCESS_DECISION_SECONDS',
+    defaultText: '30',
+    description:
+      'How long a clinician’s decision to open a person (care relationship, consent) is reused by `$summary` while the person’s records and grants are unchanged (any change is seen on the next request); bounds how late time alone — an encounter leaving the window, a contract ending — is noticed. Break-the-glass decisions are never reused; `0` decides every request anew.',
+  },
+  {
     name: 'HIE_CONSENT_DEFAULT',
     defaultText: 'permit',
     description: '`permit` or `deny`: sharing when a person has recorded no consent.',

@@ -38,6 +38,8 @@ export interface Config {
   summaryCacheSeconds: number;
   /** Memory for kept summaries, in MiB. */
   summaryCacheMb: number;
+  /** How long a clinician's access decision on a person serves while the record is unchanged (0 = off). */
+  accessDecisionSeconds: number;
   consentDefault: 'permit' | 'deny';
   logLevel: LogLevel;
 }
@@ -167,6 +169,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mutualRecognitionDays: integer(env, 'HIE_MUTUAL_RECOGNITION_DAYS', 30, 1, 3650),
     summaryCacheSeconds: integer(env, 'HIE_SUMMARY_CACHE_SECONDS', 300, 0, 86_400),
     summaryCacheMb: integer(env, 'HIE_SUMMARY_CACHE_MB', 128, 0, 65_536),
+    accessDecisionSeconds: integer(env, 'HIE_ACCESS_DECISION_SECONDS', 30, 0, 3_600),
     consentDefault: oneOf(env, 'HIE_CONSENT_DEFAULT', 'permit', ['permit', 'deny'] as const),
     logLevel: oneOf(env, 'HIE_LOG_LEVEL', 'info', [
       'fatal',

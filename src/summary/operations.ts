@@ -14,6 +14,7 @@ import {
 import { everythingPage, parseEverythingQuery } from './everything.ts';
 import { narrativeLanguage } from './narrative.ts';
 import { resolvePerson, type Person } from './person.ts';
+import { recordStateOf } from './record-state.ts';
 import type { RecognitionList } from './recognition.ts';
 import type { SelectedEntries, SelectionRules } from './select-entries.ts';
 import { withheldKey, type SummaryCache } from './summary-cache.ts';
@@ -43,6 +44,8 @@ export interface SummaryOperationDeps {
     req: FhirRequest,
     person: Person | undefined,
     requestedId: string,
+    /** The record's state (`recordStateOf`) when the operation read it: decisions may be kept. */
+    recordState?: string,
   ) => Promise<{ visible?: VisibleFilter; institution?: string }>;
 }
 
@@ -90,9 +93,12 @@ export function summaryOperation(deps: SummaryOperationDeps): OperationHandler {
   return async (req, target) => {
     const id = requireInstance('$summary', req, target);
     const person = await personFor(deps, req, id);
-    const access = (await deps.policy?.(req, person, id)) ?? {};
+    // With kept summaries, the record's state is read first: it picks the kept document and
+    // lets the policy reuse a decision made on the same state.
+    const state = deps.cache?.enabled ? await recordStateOf(deps.db, person) : undefined;
+    const access = (await deps.policy?.(req, person, id, state)) ?? {};
     if (deps.cache?.enabled)
-      return withAuditHints(await keptSummary(deps, deps.cache, req, person, access), person);
+      return withAuditHints(await keptSummary(deps, deps.cache, req, person, state!, access), person);
     const bundle = await buildSummary(
       {
         db: deps.db,
@@ -123,11 +129,10 @@ async function keptSummary(
   cache: SummaryCache,
   req: FhirRequest,
   person: Person,
+  state: string,
   access: { visible?: VisibleFilter; institution?: string },
 ): Promise<FhirResponse> {
-  const kept = await cache.person(deps.db, person, (asOf) =>
-    readSelection(deps.db, person, asOf, deps.rules),
-  );
+  const kept = await cache.person(person, state, (asOf) => readSelection(deps.db, person, asOf, deps.rules));
   const { entries, withheld } = await visibleEntries(kept.selection.entries, access.visible);
   const lang = narrativeLanguage(req.headers['accept-language']);
   const key = [lang, access.institution ?? '', withheldKey(withheld)].join('|');

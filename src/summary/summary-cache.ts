@@ -1,26 +1,21 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { Queryable } from '../db/database.ts';
 import type { Selection } from './build-summary.ts';
 import type { Person } from './person.ts';
-import { SUMMARY_TYPES } from './select-entries.ts';
 
 /**
  * Summaries kept between requests. Building one reads and merges hundreds of rows (≈100 ms of
  * SQL and CPU for a record of 1,000 resources); a referred resident's summary is opened again and
  * again, by several clinicians, while the record rarely changes in between. So each person's
- * selection is kept with the documents built from it, and every request first asks PostgreSQL
- * for the record's fingerprint — the number and update times of the person's rows of the types a
- * summary is made of (not the AuditEvents its own reading writes), the golden record's version
- * and the ConceptMaps' — so that any write, delete,
- * link change or translation change, from this process or another, is seen on the next request.
- * The time-bound rules (recent results, recognition windows) are why a kept summary also
- * expires after `ttlMs`.
+ * selection is kept with the documents built from it, under the record's state
+ * (`recordStateOf`, one statement of index look-ups per request): any write, delete, link change
+ * or translation change, from this process or another, gives a new state and the next request
+ * reads the record anew. The time-bound rules (recent results, recognition windows) are why a
+ * kept summary also expires after `ttlMs`.
  *
- * The policy is not cached: who may open the person is decided per request, and which entries
- * the caller may see picks the document (a caller with entries withheld never gets a document
- * built for one without).
+ * Which entries the caller may see picks the document (a caller with entries withheld never
+ * gets a document built for one without).
  */
 export interface SummaryCacheSettings {
   /** How long a built summary serves; 0 turns the cache off. */
@@ -70,15 +65,6 @@ export class KeptDocument {
   }
 }
 
-// The literal `<> 'AuditEvent'` lets the planner use migration 009's index without audit rows.
-const FINGERPRINT_SQL = `
-SELECT count(*)::text AS n,
-       coalesce(max(r.last_updated)::text, '') AS latest,
-       coalesce(sum(extract(epoch FROM r.last_updated))::text, '') AS total,
-       coalesce((SELECT max(c.last_updated)::text FROM resource c WHERE c.resource_type = 'ConceptMap'), '') AS maps
-  FROM resource r
- WHERE r.compartments && $1::text[] AND r.resource_type <> 'AuditEvent' AND r.resource_type = ANY($2::text[])`;
-
 export class SummaryCache {
   /** Kept people, least recently used first (a Map iterates in insertion order). */
   private readonly people = new Map<string, PersonEntry>();
@@ -98,16 +84,15 @@ export class SummaryCache {
   }
 
   /**
-   * The person's kept selection if it still matches the record, else a fresh one read by
-   * `read` at the current time.
+   * The person's kept selection if it was read at this `fingerprint` (`recordStateOf`) and has
+   * not expired, else a fresh one read by `read` at the current time.
    */
   async person(
-    db: Queryable,
     person: Person,
+    fingerprint: string,
     read: (asOf: Date) => Promise<Selection>,
   ): Promise<CachedPerson> {
     const goldenId = String(person.golden.id);
-    const fingerprint = await fingerprintOf(db, person);
     const now = this.clock();
     let entry = this.people.get(goldenId);
     if (
@@ -212,23 +197,6 @@ export class SummaryCache {
 }
 
 const gzipAsync = promisify(gzip);
-
-/** The record's state in one index-driven statement (see the class comment). */
-export async function fingerprintOf(db: Queryable, person: Person): Promise<string> {
-  const r = await db.query<{ n: string; latest: string; total: string; maps: string }>(FINGERPRINT_SQL, [
-    person.sourceIds,
-    SUMMARY_TYPES,
-  ]);
-  const row = r.rows[0];
-  return [
-    row?.n,
-    row?.latest,
-    row?.total,
-    row?.maps,
-    person.golden.meta?.versionId ?? '',
-    [...person.sourceIds].sort().join(','),
-  ].join('|');
-}
 
 /** Kept JS objects take a few times their JSON text; counted once when the selection is read. */
 function approximateBytes(selection: Selection): number {

@@ -444,6 +444,52 @@ describe('the access policy: who may read a record', () => {
     expect(requestorOf(lateEvent).purposeOfUse[0].coding[0].code).toBe('TREAT');
   });
 
+  it('a $summary decision kept for a clinician follows the record: a new encounter opens it, a consent closes it at once', async () => {
+    const tf = await c.clinician(TF);
+    const summaryOfLi = async () => (await c.call(tf, '/fhir/Patient/li-ch/$summary')).status;
+    const put = async (r: Json) => {
+      const res = await c.call(c.admin, `/fhir/${r.resourceType}/${r.id}`, { method: 'PUT', body: r });
+      expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    };
+    const del = async (ref: string) =>
+      expect((await c.call(c.admin, `/fhir/${ref}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    expect(await summaryOfLi()).toBe(403);
+    expect(await summaryOfLi()).toBe(403);
+    // Township F sees Li today: the refusal kept a moment ago must not stand.
+    await put({
+      resourceType: 'Encounter',
+      id: 'enc-li-tf',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: 'Patient/li-ch' },
+      serviceProvider: { reference: `Organization/${TF}` },
+      period: { start: new Date().toISOString() },
+    });
+    expect(await summaryOfLi()).toBe(200);
+    expect(await summaryOfLi()).toBe(200);
+    // Li opts out: the permit kept a moment ago must not outlive it.
+    await put({
+      resourceType: 'Consent',
+      id: 'consent-li-out',
+      status: 'active',
+      scope: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+      },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: 'Patient/li-ch' },
+      policyRule: {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }],
+      },
+      provision: { type: 'deny' },
+    });
+    expect(await summaryOfLi()).toBe(403);
+    await del('Consent/consent-li-out');
+    expect(await summaryOfLi()).toBe(200);
+    // The encounter deleted: no care relationship any more.
+    await del('Encounter/enc-li-tf');
+    expect(await summaryOfLi()).toBe(403);
+  });
+
   it('searches and the person-wide operations hide what reads refuse (sensitivity, withheld source, consent)', async () => {
     const ta = await c.clinician(TA);
     const ch = await c.clinician(CH);

@@ -1,14 +1,15 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { selectEntries } from '../../src/summary/select-entries.ts';
-import { fingerprintOf } from '../../src/summary/summary-cache.ts';
+import { recordStateOf } from '../../src/summary/record-state.ts';
 import { recordingQueryable } from '../support/recording-queryable.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
 /**
  * A person read often has far more AuditEvents than records in their compartment. The summary's
- * selection and its kept-summary fingerprint must reach the records through the index that
- * leaves audit events out (migration 009), not fetch every audit row from the heap.
+ * selection must reach the records through the index that leaves audit events out (migration
+ * 009), not fetch every audit row from the heap; the record state that keys kept summaries reads
+ * no compartment at all, only the change counters (migration 011).
  */
 describe.each(inject('pgServers'))('summary queries on a much-read person, on $name', (server) => {
   let t: TestDatabase;
@@ -52,22 +53,22 @@ describe.each(inject('pgServers'))('summary queries on a much-read person, on $n
     return out;
   }
 
-  it('the fingerprint and the selection use the index without audit events', async () => {
+  it('the record state reads the change counters by key; the selection uses the index without audit events', async () => {
     const person = { golden: { id: 'g1', meta: { versionId: '1' } }, sourceIds: ['p1'] };
-    const [fingerprint] = await plans(() => fingerprintOf(recorder, person));
-    expect(fingerprint).toMatch(/resource_compartments_records/);
-    expect(fingerprint).not.toMatch(/resource_compartments\b(?!_)/);
+    const [state] = await plans(() => recordStateOf(recorder, person));
+    expect(state).toMatch(/record_change/);
+    expect(state).not.toMatch(/resource_compartments/);
 
     const [selection] = await plans(() => selectEntries(recorder, ['p1'], new Date('2026-11-05T00:00:00Z')));
     expect(selection).toMatch(/resource_compartments_records/);
     expect(selection).not.toMatch(/resource_compartments\b(?!_)/);
   });
 
-  it('and the fingerprint counts the records, not the audit events', async () => {
-    const fingerprint = await fingerprintOf(t.db, {
+  it('and the record state counts the records written, not the audit events', async () => {
+    const state = await recordStateOf(t.db, {
       golden: { id: 'g1', meta: { versionId: '1' } },
       sourceIds: ['p1', 'p2'],
     });
-    expect(fingerprint.split('|')[0]).toBe('80');
+    expect(state.split('|')[0]).toBe('80');
   });
 });
