@@ -27,7 +27,21 @@ export class HttpClient {
   }
 
   request(method: string, url: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
-    return this.attempt(method, url, body, headers, true);
+    return this.attempt(method, url, body, headers, true, true);
+  }
+
+  /**
+   * The same request, reading every byte of the answer but leaving it undecoded (`body` is
+   * empty): for throughput levels where the load generator shares the machine's cores with the
+   * server, as wrk and autocannon do — a clinician's browser decodes on the clinician's machine.
+   * `wire` holds the bytes as received, for a caller that checks a sample of them.
+   */
+  requestRaw(
+    method: string,
+    url: string,
+    headers: Record<string, string> = {},
+  ): Promise<Reply & { wire: Buffer }> {
+    return this.attempt(method, url, undefined, headers, true, false) as Promise<Reply & { wire: Buffer }>;
   }
 
   private attempt(
@@ -36,6 +50,7 @@ export class HttpClient {
     body: string | undefined,
     headers: Record<string, string>,
     mayRetry: boolean,
+    decode: boolean,
   ): Promise<Reply> {
     const started = performance.now();
     return new Promise((resolve, reject) => {
@@ -60,10 +75,11 @@ export class HttpClient {
             const wire = Buffer.concat(chunks);
             const encoding = res.headers['content-encoding'];
             // A client that asked for gzip decodes it, as browsers and FHIR clients do.
-            const bytes = encoding === 'gzip' ? gunzipSync(wire) : wire;
+            const bytes = !decode ? undefined : encoding === 'gzip' ? gunzipSync(wire) : wire;
             resolve({
               status: res.statusCode ?? 0,
-              body: bytes.toString('utf8'),
+              body: bytes ? bytes.toString('utf8') : '',
+              ...(decode ? {} : { wire }),
               ms: performance.now() - started,
               wireBytes: wire.length,
               ...(encoding ? { contentEncoding: encoding } : {}),
@@ -76,7 +92,7 @@ export class HttpClient {
         // Almost always the server closing an idle keep-alive socket just as we reused it, so the
         // app never saw the request: send it once more on a fresh socket (Node's documented remedy).
         if (mayRetry && req.reusedSocket && err.code === 'ECONNRESET') {
-          this.attempt(method, url, body, headers, false).then(resolve, reject);
+          this.attempt(method, url, body, headers, false, decode).then(resolve, reject);
         } else reject(err);
       });
       req.end(body);
