@@ -19,35 +19,58 @@ export function messageGroup(msg: ParsedHl7): Hl7Group {
   return { segments: msg.segments, label: '' };
 }
 
-const SEGMENT = /^[A-Z][A-Z0-9]{2}$/;
+/** One level of a group path: the start segment, and the optional segment that may lead it. */
+const LEVEL = /^(?:\[([A-Z][A-Z0-9]{2})\])?([A-Z][A-Z0-9]{2})$/;
 
-/** `ORC` / `ORC/OBX` → the groups of that shape in a message (compiled once per mapping). */
+/**
+ * `ORC` / `ORC/OBX` / `[ORC]RXA` → the groups of that shape in a message (compiled once per
+ * mapping). `[ORC]RXA` is HL7's own notation for an optional segment that leads a group: each
+ * RXA opens a group unless an ORC opened it just before (VXU's ORDER group is
+ * `[ORC] RXA [RXR] {[OBX]}`: many senders leave the ORC out, others send it). A group is
+ * labelled by the segment that opened it (`ORC[2]`, `RXA[3]`).
+ */
 export function compileGroupPath(path: string): (root: Hl7Group) => Hl7Group[] {
-  const names = path.split('/');
-  for (const n of names)
-    if (!SEGMENT.test(n)) throw new Error(`"${path}" is not a segment group (e.g. ORC, ORC/OBX)`);
-  return (root) => names.reduce<Hl7Group[]>((groups, name) => groups.flatMap((g) => split(g, name)), [root]);
+  const levels = path.split('/').map((n) => {
+    const m = LEVEL.exec(n);
+    if (!m) throw new Error(`"${path}" is not a segment group (e.g. ORC, ORC/OBX, [ORC]RXA)`);
+    return { start: m[2]!, ...(m[1] ? { lead: m[1] } : {}) };
+  });
+  return (root) =>
+    levels.reduce<Hl7Group[]>(
+      (groups, level) => groups.flatMap((g) => split(g, level.start, level.lead)),
+      [root],
+    );
 }
 
 /**
  * Outside its own group, a path sees only what precedes the first group of its kind (the header:
  * MSH, PID, PV1…), never a sibling group: an order without NTE has no note, not the next order's.
  */
-function split(parent: Hl7Group, name: string): Hl7Group[] {
+function split(parent: Hl7Group, name: string, lead?: string): Hl7Group[] {
   const out: Hl7Group[] = [];
-  const first = parent.segments.findIndex((s) => s.name === name);
+  const segs = parent.segments;
+  const first = segs.findIndex((s) => s.name === name || s.name === lead);
   if (first < 0) return out;
   const head: Hl7Group = {
-    segments: parent.segments.slice(0, first),
+    segments: segs.slice(0, first),
     ...(parent.parent ? { parent: parent.parent } : {}),
     label: parent.label,
   };
   let current: Hl7Segment[] | undefined;
   const close = () => {
-    if (current) out.push({ segments: current, parent: head, label: `${name}[${current[0]!.sequence}]` });
+    if (current)
+      out.push({ segments: current, parent: head, label: `${current[0]!.name}[${current[0]!.sequence}]` });
   };
-  for (const s of parent.segments) {
-    if (s.name === name) {
+  for (const s of segs) {
+    // A lead segment always opens a group (one followed by no start segment is a group without
+    // it, which the mapping's required elements then refuse); the start segment joins the group
+    // its lead opened, else opens its own.
+    const joinsLead =
+      s.name === name &&
+      current !== undefined &&
+      current[0]!.name === lead &&
+      !current.some((x) => x.name === name);
+    if (s.name === lead || (s.name === name && !joinsLead)) {
       close();
       current = [s];
     } else if (current) current.push(s);

@@ -82,3 +82,43 @@ describe('segment groups', () => {
     expect(compileGroupPath('ORC')(messageGroup(adt))).toEqual([]);
   });
 });
+
+describe('groups with a lead segment ([ORC]RXA)', () => {
+  const vxu = parseHl7(
+    [
+      'MSH|^~\\&|EPI|CPH|HIE|COUNTY|20261105103000||VXU^V04|V1|P|2.5.1',
+      'PID|1||MRN1^^^CPH^MR',
+      'ORC|RE||IMM-1',
+      'RXA|0|1|20261105||08^HepB^CVX',
+      'RXR|IM',
+      'RXA|0|1|20261001||03^MMR^CVX',
+      'OBX|1|CE|30963-3^Funding^LN||V01',
+      'ORC|RE||IMM-3',
+      'ORC|RE||IMM-4',
+      'RXA|0|1|20260901||88^Flu^CVX',
+    ].join('\r'),
+  );
+  const groups = compileGroupPath('[ORC]RXA')(messageGroup(vxu));
+
+  it('open a group at each RXA, taking the ORC just before it; an ORC without RXA is a group of its own', () => {
+    expect(groups.map((g) => [g.label, g.segments.map((s) => s.name).join(' ')])).toEqual([
+      ['ORC[1]', 'ORC RXA RXR'],
+      ['RXA[2]', 'RXA OBX'],
+      ['ORC[2]', 'ORC'],
+      ['ORC[3]', 'ORC RXA'],
+    ]);
+    expect(groups.map((g) => text('RXA-5.1', g))).toEqual([['08'], ['03'], [], ['88']]);
+    // The RXA sent without ORC has no order number: not its neighbour's.
+    expect(groups.map((g) => text('ORC-3', g))).toEqual([['IMM-1'], [], ['IMM-3'], ['IMM-4']]);
+  });
+
+  it('are written as HL7 writes an optional segment, and nothing else', () => {
+    for (const bad of ['[ORC]', '[orc]RXA', '[ORC]]RXA', 'ORC]RXA'])
+      expect(() => compileGroupPath(bad), bad).toThrow(/not a segment group/);
+    expect(compileGroupPath('RXA')(messageGroup(vxu)).map((g) => g.label)).toEqual([
+      'RXA[1]',
+      'RXA[2]',
+      'RXA[3]',
+    ]);
+  });
+});

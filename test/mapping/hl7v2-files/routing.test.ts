@@ -36,7 +36,7 @@ describe('evaluateHl7 routes by the mapping files', () => {
     for (const [file, tag] of [
       ['orm-o01.hl7', 'orm-o01@1'],
       ['oml-o21.hl7', 'oml-o21@1'],
-      ['vxu-v04.hl7', 'vxu-v04@1'],
+      ['vxu-v04.hl7', 'vxu-v04@2'],
     ] as const) {
       const e = evaluate(sample(file));
       expect(e.failure, file).toBeUndefined();

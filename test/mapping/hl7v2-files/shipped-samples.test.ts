@@ -220,6 +220,24 @@ describe('vxu-v04 on its sample', () => {
     expect(out.issues.map((i) => i.expression?.[0])).toEqual(['ORC[2]/RXA-18', 'ORC[3]/RXA-5']);
   });
 
+  it('a VXU without ORC (RXA alone, as many senders write it) still gives one Immunization per RXA', () => {
+    const text = readFileSync(path.join(DEFAULT_MAPPINGS_DIR, 'samples/vxu-v04.hl7'), 'utf8')
+      .split('\r')
+      .filter((s) => !s.startsWith('ORC|'))
+      .join('\r');
+    const out = mapWith(parseHl7(text));
+    expect(structuralErrors(out.bundle)).toEqual([]);
+    const imms = entries<Immunization>(out.bundle, 'Immunization');
+    // No order number: keyed by the administration time and the vaccine.
+    expect(imms.map((i) => i.request.url)).toEqual(
+      ['imm-20261105100500-08', 'imm-20261105101000-03', 'imm-20240302093000-BCG01'].map(
+        (v) => `Immunization?identifier=${encodeURIComponent(SID)}|${v}`,
+      ),
+    );
+    expect(imms.map((i) => i.resource.status)).toEqual(['completed', 'not-done', 'completed']);
+    expect(out.issues.map((i) => i.expression?.[0])).toEqual(['RXA[2]/RXA-18', 'RXA[3]/RXA-5']);
+  });
+
   it('RXA-21 D marks the record entered-in-error; PA is a sub-potent dose', () => {
     const text = readFileSync(path.join(DEFAULT_MAPPINGS_DIR, 'samples/vxu-v04.hl7'), 'utf8')
       .split('\r')
