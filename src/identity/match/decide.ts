@@ -1,4 +1,4 @@
-import { compareRecords } from './compare.ts';
+import { compareBirthDates, compareRecords } from './compare.ts';
 import type { MatchRecord } from './record.ts';
 import type { FieldLevels, MatchField, MatchRules, Outcome, VetoName } from './rules.ts';
 
@@ -7,6 +7,7 @@ export type MatchGrade = 'certain' | 'probable' | 'possible' | 'certainly-not';
 
 export type DecidingRule =
   | 'national-id'
+  | 'national-id-slip'
   | 'national-id-conflict'
   | 'national-id-demographics'
   | 'insurance'
@@ -45,12 +46,39 @@ function evidence(levels: Partial<FieldLevels>, rules: MatchRules) {
   return { fields, score: Math.round(score * 100) / 100 };
 }
 
-/** Does the record's own birth date and sex agree with what its national ID encodes? */
-function agreesWithId(r: MatchRecord): boolean {
+type IdAgreement = 'agrees' | 'birthDateSwapped' | 'sexWrong' | 'disagrees';
+
+/**
+ * How the record's own birth date and sex stand to what its national ID encodes: agreeing (or
+ * absent), off by exactly one typing slip — day and month exchanged with the sex right, or the
+ * sex wrong with the birth date exactly right — or disagreeing as another person's record would.
+ */
+function idAgreement(r: MatchRecord): IdAgreement {
   const id = r.nationalId!;
-  return (
-    (r.birthDate === undefined || r.birthDate === id.birthDate) && (r.sex === undefined || r.sex === id.sex)
+  const dateOk = r.birthDate === undefined || r.birthDate === id.birthDate;
+  const sexOk = r.sex === undefined || r.sex === id.sex;
+  if (dateOk && sexOk) return 'agrees';
+  if (!dateOk && sexOk && compareBirthDates(r.birthDate, id.birthDate) === 'day-month-swapped')
+    return 'birthDateSwapped';
+  if (dateOk && !sexOk && r.birthDate !== undefined) return 'sexWrong';
+  return 'disagrees';
+}
+
+/** Equal verified IDs: link when both records agree with the ID, or slip only as the rules allow. */
+function decideEqualIds(
+  a: MatchRecord,
+  b: MatchRecord,
+  name: FieldLevels['name'] | undefined,
+  rules: MatchRules,
+): { outcome: Outcome; grade: MatchGrade; rule: DecidingRule } {
+  const slips = [idAgreement(a), idAgreement(b)].filter((x) => x !== 'agrees');
+  if (slips.length === 0) return { outcome: 'link', grade: 'certain', rule: 'national-id' };
+  const forgiven = slips.every(
+    (slip) => slip !== 'disagrees' && name !== undefined && (rules.nationalIdSlips[slip] ?? []).includes(name),
   );
+  return forgiven
+    ? { outcome: 'link', grade: 'probable', rule: 'national-id-slip' }
+    : { outcome: 'review', grade: 'possible', rule: 'national-id-demographics' };
 }
 
 /** Decides one pair by the rules file: identifiers first, then the score and the vetoes. */
@@ -63,9 +91,7 @@ export function decidePair(a: MatchRecord, b: MatchRecord, rules: MatchRules): P
     if (a.nationalId.value !== b.nationalId.value) {
       return { ...base, outcome: 'new', grade: 'certainly-not', rule: 'national-id-conflict' };
     }
-    return agreesWithId(a) && agreesWithId(b)
-      ? { ...base, outcome: 'link', grade: 'certain', rule: 'national-id' }
-      : { ...base, outcome: 'review', grade: 'possible', rule: 'national-id-demographics' };
+    return { ...base, ...decideEqualIds(a, b, levels.name, rules) };
   }
 
   const sharedCard =

@@ -41,8 +41,20 @@ interface RulesFile {
   thresholds: { link: number; review: number };
   fields: { [F in MatchField]: Record<FieldLevels[F], { m: number; u: number }> };
   vetoes: Partial<Record<VetoName, Outcome>>;
+  nationalIdSlips?: NationalIdSlips;
   blocking: BlockingKind[];
   survivorship: { tierTrust: Record<string, number> };
+}
+
+/**
+ * Typing slips against an equal verified national ID that still link: per kind of slip, the
+ * levels at which the two records' names must agree (absent or empty: that slip goes to review).
+ */
+export interface NationalIdSlips {
+  /** The record's birth date is the ID's with day and month exchanged; its sex agrees or is absent. */
+  birthDateSwapped?: NameLevel[];
+  /** The record's sex is the opposite of the ID's; its birth date is exactly the ID's. */
+  sexWrong?: NameLevel[];
 }
 
 /** The rules as the matcher uses them: weights computed once from m and u. */
@@ -53,6 +65,7 @@ export interface MatchRules {
   /** log2(m/u) per field and level. */
   readonly weights: { readonly [F in MatchField]: Readonly<Record<FieldLevels[F], number>> };
   readonly vetoes: RulesFile['vetoes'];
+  readonly nationalIdSlips: Readonly<NationalIdSlips>;
   readonly blocking: readonly BlockingKind[];
   readonly tierTrust: Readonly<Record<string, number>>;
 }
@@ -95,6 +108,7 @@ export function loadMatchRules(file: string = DEFAULT_MATCH_RULES): MatchRules {
     thresholds: rules.thresholds,
     weights: weights as unknown as MatchRules['weights'],
     vetoes: rules.vetoes,
+    nationalIdSlips: rules.nationalIdSlips ?? {},
     blocking: rules.blocking,
     tierTrust: rules.survivorship.tierTrust,
   };
