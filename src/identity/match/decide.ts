@@ -74,7 +74,8 @@ function decideEqualIds(
   const slips = [idAgreement(a), idAgreement(b)].filter((x) => x !== 'agrees');
   if (slips.length === 0) return { outcome: 'link', grade: 'certain', rule: 'national-id' };
   const forgiven = slips.every(
-    (slip) => slip !== 'disagrees' && name !== undefined && (rules.nationalIdSlips[slip] ?? []).includes(name),
+    (slip) =>
+      slip !== 'disagrees' && name !== undefined && (rules.nationalIdSlips[slip] ?? []).includes(name),
   );
   return forgiven
     ? { outcome: 'link', grade: 'probable', rule: 'national-id-slip' }
