@@ -18,7 +18,7 @@ const REASONS = {
  */
 export function nationalIdIssues(resource: Record<string, unknown>, prefix: string): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
-  walk(resource, prefix, undefined, issues);
+  walk(resource, [prefix], undefined, issues);
   return issues;
 }
 
@@ -29,15 +29,32 @@ function genderOf(r: Record<string, unknown>): 'male' | 'female' | undefined {
     : undefined;
 }
 
-/** `sex`: the gender of the Patient whose `identifier` list this value is in, when it states one. */
+/** `Bundle.entry[0].resource.identifier[1]` from the walk's path (only built for an issue). */
+function expressionOf(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const step of path) out += typeof step === 'number' ? `[${step}]` : out ? `.${step}` : step;
+  return out;
+}
+
+/**
+ * `sex`: the gender of the Patient whose `identifier` list this value is in, when it states one.
+ * `path` is the way down, pushed and popped as the walk goes: every node of every resource is
+ * visited, and building its path as a string would cost more than the check itself.
+ */
 function walk(
   value: unknown,
-  at: string,
+  path: (string | number)[],
   sex: 'male' | 'female' | undefined,
   out: OperationOutcomeIssue[],
 ): void {
   if (Array.isArray(value)) {
-    value.forEach((v, i) => walk(v, `${at}[${i}]`, sex, out));
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v === null || typeof v !== 'object') continue;
+      path.push(i);
+      walk(v, path, sex, out);
+      path.pop();
+    }
     return;
   }
   if (value === null || typeof value !== 'object') return;
@@ -49,14 +66,17 @@ function walk(
         severity: 'warning',
         code: 'value',
         diagnostics: `National ID ${mask(check.value)} ${REASONS[check.reason]}: kept as unverified, never used to link`,
-        expression: [`${at}.value`],
+        expression: [`${expressionOf(path)}.value`],
       });
     }
   }
   // Bundle entries and contained resources are resources too: each speaks for its own identifiers.
   const ownSex = typeof obj.resourceType === 'string' ? genderOf(obj) : undefined;
-  for (const [key, child] of Object.entries(obj)) {
-    if (child !== null && typeof child === 'object')
-      walk(child, `${at}.${key}`, key === 'identifier' ? ownSex : undefined, out);
+  for (const key in obj) {
+    const child = obj[key];
+    if (child === null || typeof child !== 'object') continue;
+    path.push(key);
+    walk(child, path, key === 'identifier' ? ownSex : undefined, out);
+    path.pop();
   }
 }

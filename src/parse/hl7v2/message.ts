@@ -42,6 +42,9 @@ export class Hl7Segment {
     private readonly d: Hl7Delimiters,
   ) {}
 
+  /** Repetitions by field number, split on first access. */
+  private split?: (readonly Hl7Repetition[])[];
+
   get fieldCount(): number {
     return this.fields.length - 1;
   }
@@ -57,13 +60,23 @@ export class Hl7Segment {
     return r !== '' && r !== '""';
   }
 
-  /** The field's repetitions; [] when the field is empty. MSH-1/MSH-2 are never split. */
-  repetitions(field: number): Hl7Repetition[] {
+  /**
+   * The field's repetitions; [] when the field is empty. MSH-1/MSH-2 are never split. Split once
+   * per field and kept (a mapping reads the same field several times, and each repetition keeps
+   * its own split components); the arrays are shared, so callers must not change them.
+   */
+  repetitions(field: number): readonly Hl7Repetition[] {
+    const kept = (this.split ??= [])[field];
+    if (kept) return kept;
     const r = this.raw(field);
-    if (r === '') return [];
-    if (this.name === 'MSH' && field <= 2)
-      return [new Hl7Repetition(r, { ...this.d, component: '\0', subComponent: '\0', escape: '' })];
-    return r.split(this.d.repetition).map((x) => new Hl7Repetition(x, this.d));
+    const reps =
+      r === ''
+        ? []
+        : this.name === 'MSH' && field <= 2
+          ? [new Hl7Repetition(r, { ...this.d, component: '\0', subComponent: '\0', escape: '' })]
+          : r.split(this.d.repetition).map((x) => new Hl7Repetition(x, this.d));
+    this.split[field] = reps;
+    return reps;
   }
 
   /** Un-escaped text at field / component / sub-component / repetition (all 1-based). */
