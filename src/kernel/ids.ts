@@ -9,8 +9,25 @@ import { randomBytes } from 'node:crypto';
 let lastMs = 0;
 let seq = 0;
 
+// Random bytes are drawn from the system a few kilobytes at a time: one call per id cost more
+// than the rest of making it (a mapped message takes a dozen ids).
+const POOL_IDS = 256;
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+function freshBytes(): Buffer {
+  if (poolAt >= pool.length) {
+    pool = randomBytes(16 * POOL_IDS);
+    poolAt = 0;
+  }
+  // A copy: the caller writes the time into it, and the pool's bytes are used once only.
+  const bytes = Buffer.from(pool.subarray(poolAt, poolAt + 16));
+  poolAt += 16;
+  return bytes;
+}
+
 export function uuidv7(now: number = Date.now()): string {
-  const bytes = randomBytes(16);
+  const bytes = freshBytes();
   if (now <= lastMs) {
     now = lastMs;
     seq = (seq + 1) & 0xfff;
