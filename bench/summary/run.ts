@@ -195,32 +195,8 @@ try {
     ...levels.flatMap((l, i) => {
       const r = raw[i]!;
       return [
-        [
-          l.clients,
-          '$summary',
-          l.requests,
-          l.ms.p50,
-          l.ms.p95,
-          l.ms.p99,
-          l.ms.max,
-          l.perSecond,
-          l.machineCpuBusyPct,
-          l.loadGeneratorCpuPct,
-          l.errors,
-        ],
-        [
-          r.clients,
-          'raw SQL',
-          r.requests,
-          r.ms.p50,
-          r.ms.p95,
-          r.ms.p99,
-          r.ms.max,
-          r.perSecond,
-          r.machineCpuBusyPct,
-          r.loadGeneratorCpuPct,
-          '-',
-        ],
+        [l.clients, '$summary', ...levelFigures(l), l.errors],
+        [r.clients, 'raw SQL', ...levelFigures(r), '-'],
       ];
     }),
   ]);
@@ -243,18 +219,7 @@ try {
       'of it bench %',
       'errors',
     ],
-    ...uncached.map((l) => [
-      l.clients,
-      l.requests,
-      l.ms.p50,
-      l.ms.p95,
-      l.ms.p99,
-      l.ms.max,
-      l.perSecond,
-      l.machineCpuBusyPct,
-      l.loadGeneratorCpuPct,
-      l.errors,
-    ]),
+    ...uncached.map((l) => [l.clients, ...levelFigures(l), l.errors]),
   ]);
   const ratios = levels.map((l, i) => ({
     clients: l.clients,
@@ -339,4 +304,18 @@ function countBy(list: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const x of list) out[x] = (out[x] ?? 0) + 1;
   return out;
+}
+
+/** A level's columns from `requests` to `of it bench %`, as every table here prints them. */
+function levelFigures(l: LevelResult): (string | number)[] {
+  return [
+    l.requests,
+    l.ms.p50,
+    l.ms.p95,
+    l.ms.p99,
+    l.ms.max,
+    l.perSecond,
+    l.machineCpuBusyPct,
+    l.loadGeneratorCpuPct,
+  ];
 }

@@ -11,7 +11,6 @@ export interface AccessRoutesDeps {
   settings: PolicySettings;
   maxBodyBytes?: number;
   clock?: () => Date;
-  /** The audit trail: break-the-glass and access-history requests are audited here (absent: not audited). */
 }
 
 type Json = Record<string, any>;

@@ -95,10 +95,11 @@ export function summaryOperation(deps: SummaryOperationDeps): OperationHandler {
     const person = await personFor(deps, req, id);
     // With kept summaries, the record's state is read first: it picks the kept document and
     // lets the policy reuse a decision made on the same state.
-    const state = deps.cache?.enabled ? await recordStateOf(deps.db, person) : undefined;
+    const cache = deps.cache?.enabled ? deps.cache : undefined;
+    const state = cache ? await recordStateOf(deps.db, person) : undefined;
     const access = (await deps.policy?.(req, person, id, state)) ?? {};
-    if (deps.cache?.enabled)
-      return withAuditHints(await keptSummary(deps, deps.cache, req, person, state!, access), person);
+    if (cache && state !== undefined)
+      return withAuditHints(await keptSummary(deps, cache, req, person, state, access), person);
     const bundle = await buildSummary(
       {
         db: deps.db,
