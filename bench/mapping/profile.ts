@@ -41,7 +41,14 @@ function summarize(file: string): void {
       names.push(byId.get(at)!.callFrame.functionName);
     return names;
   };
-  const INCLUSIVE = ['parseHl7', 'mapHl7v2', 'checkMapped', 'labelBundle', 'validateStructure', 'uuidv7'];
+  const INCLUSIVE = [
+    'parseHl7',
+    'mapHl7Message',
+    'checkMapped',
+    'labelBundle',
+    'validateStructure',
+    'uuidv7',
+  ];
   const self = new Map<string, number>();
   const byFile = new Map<string, number>();
   const inclusive = new Map<string, number>();

@@ -65,7 +65,7 @@ type Stage = 'full' | 'parse' | 'map' | 'validate' | 'labels' | 'structure';
 const STAGE_LABEL: Record<Stage, string> = {
   full: 'parse → map → validate (evaluateHl7)',
   parse: '  parse (decode, split, ER7)',
-  map: '  map (built-in ADT/ORU mapping)',
+  map: '  map (adt.yaml / oru-r01.yaml)',
   validate: '  validate (labels + structure)',
   labels: '    sensitivity labels',
   structure: '    structural validation',
@@ -96,7 +96,7 @@ function benchKind(msgs: BenchMessage[], split: boolean): KindFigures {
   const n = msgs.length;
   const avg = (f: (m: BenchMessage) => number) => round(msgs.reduce((s, m) => s + f(m), 0) / n, 1);
   const refused = evaluateAll(env, msgs); // warm-up, and every message must be accepted to count
-  const fresh = () => mapAll(msgs, parseAll(msgs));
+  const fresh = () => mapAll(env, msgs, parseAll(msgs));
   const resources = resourcesIn(fresh());
   const validationErrors = validateAll(env, fresh());
   const times: Partial<Record<Stage, { wall: number; cpu: number }>> = {
@@ -112,7 +112,7 @@ function benchKind(msgs: BenchMessage[], split: boolean): KindFigures {
     );
     times.map = measure(
       () => parseAll(msgs),
-      (parsed) => mapAll(msgs, parsed),
+      (parsed) => mapAll(env, msgs, parsed),
     );
     times.validate = measure(fresh, (b) => validateAll(env, b));
     times.labels = measure(fresh, (b) => labelAll(env, b));

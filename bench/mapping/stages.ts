@@ -6,7 +6,8 @@
  */
 import type { Bundle } from 'fhir/r4';
 import { uuidv7 } from '../../src/kernel/ids.ts';
-import { mapHl7v2 } from '../../src/mapping/hl7v2/index.ts';
+import { shippedMappings } from '../../src/mapping/engine/index.ts';
+import { mapHl7Message } from '../../src/mapping/hl7v2-files/map-message.ts';
 import { labelBundle, loadSensitivityRules } from '../../src/mapping/sensitivity/index.ts';
 import { decodeHl7, parseHl7, splitHl7Messages, type ParsedHl7 } from '../../src/parse/hl7v2/index.ts';
 import { evaluateHl7 } from '../../src/pipeline/hl7v2-evaluate.ts';
@@ -21,6 +22,7 @@ export function stageEnv() {
     model: loadFhirModel(),
     canonicalBase: CANONICAL_BASE,
     sensitivity: loadSensitivityRules(undefined, { canonicalBase: CANONICAL_BASE }),
+    mappings: shippedMappings(),
   };
 }
 export type StageEnv = ReturnType<typeof stageEnv>;
@@ -45,11 +47,14 @@ export function parseAll(msgs: readonly BenchMessage[]): ParsedHl7[] {
   return out;
 }
 
-export function mapAll(msgs: readonly BenchMessage[], parsed: readonly ParsedHl7[]): Bundle[] {
+export function mapAll(env: StageEnv, msgs: readonly BenchMessage[], parsed: readonly ParsedHl7[]): Bundle[] {
   return parsed.map(
     (p, i) =>
-      mapHl7v2(p, { institution: msgs[i]!.institution, canonicalBase: CANONICAL_BASE, archiveId: uuidv7() })
-        .bundle,
+      mapHl7Message(env.mappings, p, {
+        institution: msgs[i]!.institution,
+        canonicalBase: CANONICAL_BASE,
+        archiveId: uuidv7(),
+      }).bundle,
   );
 }
 

@@ -1,6 +1,6 @@
 /**
  * A micro-bench of the structural validator alone: `validateStructure` on every resource the
- * built-in HL7 v2 mapping makes of the bench corpus (ADT^A01 and ORU^R01 alike), nothing else.
+ * shipped HL7 v2 mapping files make of the bench corpus (ADT^A01 and ORU^R01 alike), nothing else.
  * Run with `node bin/run-ts.mjs bench/mapping/structure-micro.ts` (`BENCH_SIZE=full` for more).
  * Prints resources validated per CPU-second of this process (median of the rounds); it never
  * asserts a timing. The resources are mapped once, before timing: the validator does not
@@ -11,7 +11,7 @@ import { validateStructure } from '../../src/repository/validation/index.ts';
 import { machineFacts } from '../support/machine.ts';
 import { fmt, printTable, round } from '../support/stats.ts';
 import { buildCorpus } from './corpus.ts';
-import { mapAll, parseAll } from './stages.ts';
+import { mapAll, parseAll, stageEnv } from './stages.ts';
 
 const FULL = process.env.BENCH_SIZE === 'full';
 const PER_KIND = FULL ? 5_000 : 1_500;
@@ -26,7 +26,7 @@ const model = loadFhirModel();
 const corpus = buildCorpus({ perKind: PER_KIND, seed: 'bench-mapping', asOf: '2026-11-01' });
 const msgs = [...corpus.adt, ...corpus.oru];
 const resources: { resource: Record<string, unknown>; pathPrefix: string }[] = [];
-for (const bundle of mapAll(msgs, parseAll(msgs)))
+for (const bundle of mapAll(stageEnv(), msgs, parseAll(msgs)))
   (bundle.entry ?? []).forEach((e, i) => {
     if (e.resource)
       resources.push({

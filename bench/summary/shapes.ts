@@ -20,8 +20,8 @@ export const OBS_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-c
 
 /** The institutions the benchmark's people visit (ids and tiers from registry/institutions.json). */
 export const INSTITUTIONS = {
-  county: { id: 'county-peoples-hospital', tier: 'county-hospital', mapping: 'hl7v2-builtin-adt@1' },
-  lab: { id: 'county-shared-lab', tier: 'shared-centre', mapping: 'hl7v2-builtin-oru@1' },
+  county: { id: 'county-peoples-hospital', tier: 'county-hospital', mapping: 'adt@1' },
+  lab: { id: 'county-shared-lab', tier: 'shared-centre', mapping: 'oru-r01@1' },
   township: {
     id: 'qiaotou-township-health-centre',
     tier: 'township-health-centre',

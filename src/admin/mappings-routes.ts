@@ -42,6 +42,8 @@ export function mappingsRoutes(deps: MappingsRoutesDeps): Router {
         version: m.version,
         format: m.format,
         feed: m.feed,
+        // HL7 v2: the events the file handles (`ADT^A01`…), as selection reads them.
+        ...(m.messageTypes ? { messageTypes: [...m.messageTypes] } : {}),
         // Empty with `default: true`: the shipped mapping for every institution without its own.
         institutions: [...(m.institutions ?? [])],
         default: m.institutions === undefined,

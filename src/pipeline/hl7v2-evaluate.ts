@@ -1,11 +1,11 @@
 import type { OperationOutcome } from 'fhir/r4';
 import type { Institution } from '../institutions/types.ts';
-import { mapHl7v2 } from '../mapping/hl7v2/index.ts';
+import { mapHl7Message } from '../mapping/hl7v2-files/map-message.ts';
 import { MappingError, type MappedMessage, type MappingProblem } from '../mapping/types.ts';
 import { parseHl7, type ParsedHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
-import type { MappingSet } from '../mapping/engine/index.ts';
+import { shippedMappings, type MappingSet } from '../mapping/engine/index.ts';
 import { problemsToOutcome } from './outcomes.ts';
 import { checkMapped } from './validate-stage.ts';
 
@@ -19,9 +19,9 @@ export interface Hl7Evaluation {
 
 /**
  * Parse → facility check → map → validate for one message's text, without side effects: shared by
- * HTTP, MLLP and replay. The map step is a mapping file of `mappings/hl7v2/` when one is selected
- * for the institution, sending application and message type (orders, immunizations); otherwise
- * the built-in ADT/ORU mapping, which answers AR for any other type.
+ * HTTP, MLLP and replay. The map step is the mapping file of `mappings/hl7v2/` selected for the
+ * institution, sending application and event (AR when none handles it); without a live set, the
+ * shipped files.
  */
 export function evaluateHl7(
   text: string,
@@ -43,12 +43,7 @@ export function evaluateHl7(
       ]);
     }
     const ctx = { institution, canonicalBase: env.canonicalBase, archiveId };
-    const file = env.mappings?.selectHl7({
-      institution: institution.id,
-      application: parsed.sendingApplication,
-      messageType: parsed.messageType,
-    });
-    const mapped = file ? file.map(parsed, ctx) : mapHl7v2(parsed, ctx);
+    const mapped = mapHl7Message(env.mappings ?? shippedMappings(), parsed, ctx);
     const problems = checkMapped(env, mapped.bundle).filter((p) => p.severity === 'error');
     if (problems.length > 0) return { ...fail(parsed, 'error', problems), mapped };
     return { parsed, mapped };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import express from 'express';
@@ -100,10 +100,20 @@ describe('GET /admin/mappings', () => {
       file: 'csv/village-visits.yaml',
       used: 0,
     });
-    expect(body.conceptMaps.map((c: { id: string }) => c.id).sort()).toEqual([
-      'township-vitals',
-      'village-diagnosis',
-    ]);
+    const adt = body.items.find((m: { id: string }) => m.id === 'adt');
+    expect(adt).toMatchObject({ format: 'hl7v2', file: 'hl7v2/adt.yaml', default: true });
+    expect(adt.messageTypes).toEqual(expect.arrayContaining(['ADT^A01', 'ADT^A08', 'ADT^A13']));
+    expect(adt.messageTypes).not.toContain('ADT^A40'); // adt-merge.yaml's
+    // Every ConceptMap file in the copy, by its id.
+    const onDisk = (await readdir(path.join(copy.dir, 'conceptmaps'))).filter((f) => f.endsWith('.json'));
+    const ids = await Promise.all(
+      onDisk.map(
+        async (f) =>
+          (JSON.parse(await readFile(path.join(copy.dir, 'conceptmaps', f), 'utf8')) as { id: string }).id,
+      ),
+    );
+    expect(body.conceptMaps.map((c: { id: string }) => c.id).sort()).toEqual(ids.sort());
+    expect(ids).toContain('hl7-patient-class');
   });
 
   it('refuses a token without the admin role (403) and a request without one (401)', async () => {

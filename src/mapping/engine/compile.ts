@@ -17,6 +17,7 @@ import {
   fillTemplate,
   isTrue,
   location,
+  warning,
   V2_0203,
   type CompiledValue,
   type InputFormat,
@@ -36,18 +37,22 @@ export interface MappingFile {
   institutions?: string[];
   /** HL7: MSH-3 sending applications (with institutions: the most specific selection). */
   applications?: string[];
-  /** CSV/JSON: MappedMessage.type; HL7: the MSH-9 type handled (`ORM^O01`). */
-  messageType?: string;
+  /** CSV/JSON: MappedMessage.type; HL7: the MSH-9 type(s) handled (`ORM^O01`, [ADT^A01, ADT^A04]). */
+  messageType?: string | string[];
   /** HL7: FHIRPath variables, name → HL7 path read in the current segment group. */
-  vars?: Record<string, string>;
+  vars?: Record<string, string | { path: string; as: 'mrn' | 'nationalId' }>;
   controlId?: ValueSpec;
   eventTime?: ValueSpec;
   resources: {
     name: string;
     type: string;
     when?: string;
+    /** The warning when `when` leaves the resource out. */
+    otherwise?: string;
     repeat?: string;
-    key: { system: string; type?: string; value: ValueSpec };
+    /** A repeat that finds no group fails the message (HL7: "no PID segment"). */
+    required?: boolean;
+    key: { system: string; type?: string; value: ValueSpec; optional?: boolean };
     elements: (ValueSpec & { target: string })[];
   }[];
 }
@@ -56,8 +61,10 @@ export interface CompiledMapping {
   readonly id: string;
   readonly version: string;
   readonly format: InputFormat;
-  /** CSV/JSON: the feed; HL7: the message type (`VXU^V04`). */
+  /** CSV/JSON: the feed; HL7: the message types, joined by `, ` (`VXU^V04`). */
   readonly feed: string;
+  /** HL7 only: every MSH-9 type (`ADT^A01`…) this mapping handles. */
+  readonly messageTypes?: readonly string[];
   /** Absent: the shipped default for every institution. */
   readonly institutions?: readonly string[];
   /** HL7 only: MSH-3 sending applications this mapping is for (absent: any). */
@@ -74,8 +81,11 @@ interface CompiledResource {
   name: string;
   type: string;
   when?: FhirPathFn;
+  otherwise?: string;
   repeat?: { pointer: string; read: Reader } | { pointer: string; groups: (root: Hl7Group) => Hl7Group[] };
+  required: boolean;
   keySystem: string;
+  keyOptional: boolean;
   keyType?: string;
   keyValue: CompiledValue;
   elements: { target: string; set: Setter; value: CompiledValue }[];
@@ -98,7 +108,8 @@ export function compileMapping(
   if (hl7 && m.messageType === undefined)
     at(['format'], 'an HL7 v2 mapping needs messageType (e.g. ORM^O01)');
   if (!hl7 && m.feed === undefined) at(['format'], `a ${m.format} mapping needs feed`);
-  const varNames = vars?.names ?? [];
+  // HL7 expressions also see %trigger (set per message in start()).
+  const varNames = hl7 ? [...(vars?.names ?? []), 'trigger'] : [];
   const value = (spec: ValueSpec, path: (string | number)[]) =>
     compileValue(spec, m.format, conceptMaps, (field, reason) => at([...path, field], reason), varNames);
   const names = new Map(m.resources.map((r, i) => [r.name, { index: i, repeated: r.repeat !== undefined }]));
@@ -118,6 +129,8 @@ export function compileMapping(
       }
     }
     let when: FhirPathFn | undefined;
+    if (r.otherwise !== undefined && r.when === undefined)
+      at([...path, 'otherwise'], 'otherwise needs when (it is the warning when when is false)');
     if (r.when !== undefined) {
       try {
         when = compileFhirPath(r.when, varNames);
@@ -130,9 +143,14 @@ export function compileMapping(
       if (e.reference !== undefined) {
         const target = names.get(e.reference);
         if (!target) at([...epath, 'reference'], `no resource is named "${e.reference}"`);
-        else if (target.repeated)
-          at([...epath, 'reference'], `"${e.reference}" repeats: it cannot be referred to by name`);
         else if (target.index === i) at([...epath, 'reference'], 'a resource cannot refer to itself');
+        // A repeated resource is the one of this group (or an enclosing group) when there is one,
+        // else every one produced inside this group: only an appending target can hold a list.
+        else if (target.repeated && r.repeat === undefined && !e.target.includes('[]'))
+          at(
+            [...epath, 'target'],
+            `"${e.reference}" repeats: refer to every one of them with an appending target (result[], diagnosis[].condition)`,
+          );
       }
       let set: Setter = () => undefined;
       try {
@@ -146,18 +164,32 @@ export function compileMapping(
       name: r.name,
       type: r.type,
       ...(when ? { when } : {}),
+      ...(r.otherwise !== undefined ? { otherwise: r.otherwise } : {}),
       ...(repeat ? { repeat } : {}),
+      required: r.required === true,
       keySystem: r.key.system,
+      keyOptional: r.key.optional === true,
       ...(r.key.type !== undefined ? { keyType: r.key.type } : {}),
-      keyValue: value({ ...r.key.value, required: true, as: 'string' }, [...path, 'key', 'value']),
+      // A key is text: `as: mrn` picks the MRN of a CX list; anything else reads the text.
+      keyValue: value(
+        {
+          ...r.key.value,
+          required: r.key.optional !== true,
+          as: r.key.value.as === 'mrn' ? 'mrn' : 'string',
+        },
+        [...path, 'key', 'value'],
+      ),
       elements,
     };
   });
   const controlId = m.controlId ? value({ ...m.controlId, as: 'string' }, ['controlId']) : undefined;
   const eventTime = m.eventTime ? value({ as: 'dateTime', ...m.eventTime }, ['eventTime']) : undefined;
   const tag = `${m.id}@${m.version}`;
-  const feed = hl7 ? (m.messageType ?? '') : (m.feed ?? '');
-  const messageType = m.messageType ?? `${m.format}:${m.feed}`;
+  const hl7Types = hl7 ? [m.messageType ?? []].flat() : undefined;
+  if (hl7Types && new Set(hl7Types).size !== hl7Types.length)
+    at(['messageType'], 'a message type is listed twice');
+  const feed = hl7 ? hl7Types!.join(', ') : (m.feed ?? '');
+  const messageType = typeof m.messageType === 'string' ? m.messageType : `${m.format}:${m.feed}`;
 
   function map(input: CsvRow | ParsedHl7 | unknown, ctx: MappingContext): MappedMessage {
     const msg = hl7 ? hl7Message(input) : undefined;
@@ -172,12 +204,25 @@ export function compileMapping(
         return undefined;
       }
     };
+    const record = (r: CompiledResource, scope: Scope, fullUrl: string) => {
+      const list = run.produced.get(r.name) ?? [];
+      list.push({ fullUrl, chain: scope.chain ?? [''] });
+      run.produced.set(r.name, list);
+    };
     const evTime = eventTime
       ? guard(() => eventTime(root, run, 'eventTime'), location(run, root))
       : undefined;
     // Keys first: references may point forward, and fullUrls derive from keys alone.
-    const planned = resources.flatMap((r) =>
-      scopesOf(r, root, run, vars).flatMap((scope) => {
+    const planned = resources.flatMap((r) => {
+      const scopes = scopesOf(r, root, run, vars);
+      if (scopes.length === 0 && r.required) {
+        run.errors.push({
+          text: `${r.name}: the message has no ${r.repeat!.pointer} ${hl7 ? 'segment' : 'item'}`,
+          expression: r.repeat!.pointer,
+          ...(hl7 ? { hl7: { ...groupStart(r.repeat!.pointer), sequence: 1, code: '100' as const } } : {}),
+        });
+      }
+      return scopes.flatMap((scope, n): Planned[] => {
         const what = r.name;
         const produce = r.when
           ? guard(
@@ -191,11 +236,31 @@ export function compileMapping(
               location(run, scope),
             )
           : true;
-        if (!produce) return [];
+        if (!produce) {
+          if (r.otherwise !== undefined && produce === false)
+            run.issues.push(warning(`${what}: ${r.otherwise}`, location(run, scope)));
+          return [];
+        }
         const key = guard(() => r.keyValue(scope, run, `${what} key`), location(run, scope)) as
           string | undefined;
-        if (key === undefined) return [];
         const system = fillTemplate(r.keySystem, run);
+        if (key === undefined) {
+          if (!r.keyOptional || run.errors.length) return [];
+          // No key: the resource is created (POST), and a re-send creates it again.
+          run.issues.push(
+            warning(
+              `${what}: the key is empty, so the ${r.type} is created anew each time this message is sent`,
+              location(run, scope),
+            ),
+          );
+          const fullUrl = deterministicUrl(
+            run.institution,
+            ctx.archiveId,
+            `${r.type}|#${what}|${scope.pointer}|${n}`,
+          );
+          record(r, scope, fullUrl);
+          return [{ r, scope, key: undefined, system, fullUrl }];
+        }
         const fullUrl = deterministicUrl(run.institution, ctx.archiveId, `${r.type}|${system}|${key}`);
         if (keys.has(fullUrl)) {
           run.errors.push({
@@ -205,25 +270,30 @@ export function compileMapping(
           return [];
         }
         keys.add(fullUrl);
-        if (!r.repeat) run.fullUrls.set(r.name, fullUrl);
+        record(r, scope, fullUrl);
         return [{ r, scope, key, system, fullUrl }];
-      }),
-    );
+      });
+    });
     for (const { r, scope, key, system, fullUrl } of planned) {
       const resource: Record<string, any> = {
         resourceType: r.type,
-        identifier: [keyIdentifier(system, key, r.keyType)],
+        ...(key !== undefined ? { identifier: [keyIdentifier(system, key, r.keyType)] } : {}),
       };
       for (const e of r.elements) {
         const v = guard(() => e.value(scope, run, `${r.name}.${e.target}`), location(run, scope));
         if (v !== undefined) e.set(resource, v);
       }
       stampProvenance(resource, ctx, tag, typeof evTime === 'string' ? evTime : undefined);
-      const url = `${r.type}?identifier=${encodeURIComponent(system)}|${encodeURIComponent(key)}`;
       entries.push({
         fullUrl,
         resource: resource as BundleEntry['resource'],
-        request: { method: 'PUT', url },
+        request:
+          key === undefined
+            ? { method: 'POST', url: r.type }
+            : {
+                method: 'PUT',
+                url: `${r.type}?identifier=${encodeURIComponent(system)}|${encodeURIComponent(key)}`,
+              },
       });
     }
     if (run.errors.length)
@@ -246,7 +316,7 @@ export function compileMapping(
     const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
     const cid = controlId ? guard(() => controlId(root, run, 'controlId'), location(run, root)) : undefined;
     return {
-      type: msg ? msg.messageType : messageType,
+      type: msg ? eventTypeOf(msg) : messageType,
       controlId: typeof cid === 'string' ? cid : msg ? msg.controlId : contentHash(input),
       ...(typeof evTime === 'string' ? { eventTime: evTime } : {}),
       bundle,
@@ -301,11 +371,13 @@ export function compileMapping(
       institution,
       timezone,
       env: { root: fp, institution, base },
-      fullUrls: new Map(),
+      produced: new Map(),
       issues: [],
       errors: [],
     };
-    const rootScope: Scope = { node, fp, pointer: '' };
+    // HL7: %trigger is the event (A01, R01…), so one file can serve several events of a type.
+    if (input instanceof ParsedHl7) run.env.trigger = eventTypeOf(input).split('^')[1] ?? '';
+    const rootScope: Scope = { node, fp, pointer: '', chain: [''] };
     if (vars) rootScope.env = vars.envFor(node as Hl7Group, run.env);
     return { run, root: rootScope };
   }
@@ -323,12 +395,12 @@ export function compileMapping(
         [{ severity: 'error', text: `mapping ${tag} takes an HL7 v2 message`, expression: '$' }],
         'reject',
       );
-    if (parsed.messageType !== m.messageType)
+    if (!hl7Types!.includes(eventTypeOf(parsed)))
       throw new MappingError(
         [
           {
             severity: 'error',
-            text: `mapping ${tag} handles ${m.messageType}, not ${parsed.messageType}`,
+            text: `mapping ${tag} handles ${feed}, not ${eventTypeOf(parsed)}`,
             hl7: { segment: 'MSH', sequence: 1, field: 9, code: '200' },
           },
         ],
@@ -342,11 +414,21 @@ export function compileMapping(
     version: String(m.version),
     format: m.format,
     feed,
+    ...(hl7Types ? { messageTypes: hl7Types } : {}),
     ...(m.institutions ? { institutions: m.institutions } : {}),
     ...(m.applications ? { applications: m.applications } : {}),
     file: src.file,
     map,
   };
+}
+
+/** A resource instance the run will produce (key undefined: created by POST). */
+interface Planned {
+  r: CompiledResource;
+  scope: Scope;
+  key: string | undefined;
+  system: string;
+  fullUrl: string;
 }
 
 /** The scopes a resource is produced in: the root, or each item of its repeat array. */
@@ -357,6 +439,7 @@ function scopesOf(r: CompiledResource, root: Scope, run: Run, vars?: Hl7Vars): S
       node: g,
       fp: root.fp,
       pointer: g.label,
+      chain: labelsOf(g),
       ...(vars ? { env: vars.envFor(g, run.env) } : {}),
     }));
   const items = r.repeat.read(root.node);
@@ -369,7 +452,38 @@ function scopesOf(r: CompiledResource, root: Scope, run: Run, vars?: Hl7Vars): S
     return [];
   }
   const fpItems = r.repeat.read(root.fp) as unknown[];
-  return items.map((node, i) => ({ node, fp: fpItems[i], pointer: `${r.repeat!.pointer}/${i}` }));
+  return items.map((node, i) => {
+    const pointer = `${r.repeat!.pointer}/${i}`;
+    return { node, fp: fpItems[i], pointer, chain: [pointer, ''] };
+  });
+}
+
+/** A group's label and its enclosing groups' (innermost first), ending with the message's ''. */
+function labelsOf(g: Hl7Group): string[] {
+  const out: string[] = [];
+  for (let x: Hl7Group | undefined = g; x; x = x.parent) if (out.at(-1) !== x.label) out.push(x.label);
+  if (out.at(-1) !== '') out.push('');
+  return out;
+}
+
+/** Where the first segment of a group path would be: `PID/OBR` → OBR's start, `[ORC]RXA` → RXA. */
+function groupStart(pointer: string): { segment: string } {
+  return {
+    segment: pointer
+      .split('/')
+      .at(-1)!
+      .replace(/^\[[A-Z0-9]{3}\]/, ''),
+  };
+}
+
+/**
+ * The message's event type: MSH-9.1^MSH-9.2, and for ADT sent without MSH-9.2 (versions before
+ * 2.3) the trigger from EVN-1.
+ */
+export function eventTypeOf(msg: ParsedHl7): string {
+  if (msg.triggerEvent || msg.messageCode !== 'ADT') return msg.messageType;
+  const evn = msg.segment('EVN')?.get(1);
+  return evn ? `ADT^${evn}` : msg.messageType;
 }
 
 function keyIdentifier(system: string, value: string, type?: string) {
@@ -381,10 +495,7 @@ function keyIdentifier(system: string, value: string, type?: string) {
   };
 }
 
-/**
- * A urn:uuid stable for one archived message and one key (as the built-in HL7 mapping does), so
- * that a replay of the same archive row yields the same Bundle.
- */
+/** A urn:uuid stable for one archived message and one key: a replay of that row yields the same Bundle. */
 export function deterministicUrl(institution: string, archiveId: string, key: string): string {
   const h = createHash('sha256').update(`${institution}\u0000${archiveId}\u0000${key}`).digest('hex');
   const variant = ((parseInt(h[16]!, 16) & 3) | 8).toString(16);

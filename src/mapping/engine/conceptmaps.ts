@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SourceFile, type LoadProblem } from './problems.ts';
 
@@ -27,17 +27,27 @@ const USABLE = new Set(['relatedto', 'equivalent', 'equal', 'wider', 'subsumes',
 export async function loadConceptMaps(
   dir: string,
 ): Promise<{ maps: Map<string, LoadedConceptMap>; problems: LoadProblem[] }> {
+  return loadConceptMapsSync(dir);
+}
+
+/** The same, synchronously: a handful of small files read once at start or on a change. */
+export function loadConceptMapsSync(dir: string): {
+  maps: Map<string, LoadedConceptMap>;
+  problems: LoadProblem[];
+} {
   const maps = new Map<string, LoadedConceptMap>();
   const problems: LoadProblem[] = [];
   let names: string[];
   try {
-    names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch {
     return { maps, problems };
   }
   for (const name of names) {
     const file = path.join(dir, name);
-    const result = parseConceptMap(file, await readFile(file, 'utf8'));
+    const result = parseConceptMap(file, readFileSync(file, 'utf8'));
     problems.push(...result.problems);
     if (!result.map) continue;
     const existing = maps.get(result.map.id);

@@ -4,6 +4,8 @@
  */
 export {
   loadMappings,
+  loadMappingsSync,
+  shippedMappings,
   mappingFiles,
   compileMappingFile,
   mappingSet,

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { loadConceptMaps, type LoadedConceptMap } from './conceptmaps.ts';
+import { loadConceptMapsSync, type LoadedConceptMap } from './conceptmaps.ts';
 import { compileMapping, type CompiledMapping, type MappingFile } from './compile.ts';
 import { MappingLoadError, SourceFile, pointerToPath, type LoadProblem } from './problems.ts';
 
@@ -23,8 +22,8 @@ export interface MappingSet {
   select(input: { institution: string; format: string; feed: string }): CompiledMapping | undefined;
   /**
    * The HL7 v2 mapping file for a message, most specific first: institution + sending application
-   * (MSH-3) + type, then institution + type, then type (a shipped default). Undefined: none —
-   * the message goes to the built-in ADT/ORU mapping.
+   * (MSH-3) + type, then institution + type, then type (a shipped default). Undefined: no
+   * mapping handles that type for that sender.
    */
   selectHl7(input: Hl7Selection): CompiledMapping | undefined;
   byId(id: string): CompiledMapping | undefined;
@@ -34,7 +33,7 @@ export interface Hl7Selection {
   institution: string;
   /** MSH-3.1 (the HD namespace id). */
   application: string;
-  /** `ORM^O01` (MSH-9.1^MSH-9.2). */
+  /** `ORM^O01` (MSH-9.1^MSH-9.2; ADT without MSH-9.2: EVN-1 — see eventTypeOf). */
   messageType: string;
 }
 
@@ -54,11 +53,19 @@ function schemaValidator(): ValidateFunction {
  * line and reason), so a running system keeps its previous set.
  */
 export async function loadMappings(dir: string = DEFAULT_MAPPINGS_DIR): Promise<MappingSet> {
-  const { maps, problems } = await loadConceptMaps(path.join(dir, 'conceptmaps'));
+  return loadMappingsSync(dir);
+}
+
+/**
+ * The same, synchronously (the files are few and small). Compiling is the cost, not reading:
+ * an async read would not let anything else run meanwhile that matters.
+ */
+export function loadMappingsSync(dir: string = DEFAULT_MAPPINGS_DIR): MappingSet {
+  const { maps, problems } = loadConceptMapsSync(path.join(dir, 'conceptmaps'));
   const compiled: CompiledMapping[] = [];
-  for (const file of await mappingFiles(dir)) {
+  for (const file of mappingFilesSync(dir)) {
     const folder = path.basename(path.dirname(file));
-    const m = compileMappingFile(file, await readFile(file, 'utf8'), maps, problems);
+    const m = compileMappingFile(file, readFileSync(file, 'utf8'), maps, problems);
     if (!m) continue;
     if (m.format !== folder)
       problems.push({ file, reason: `format "${m.format}" but the file is in ${folder}/` });
@@ -70,11 +77,15 @@ export async function loadMappings(dir: string = DEFAULT_MAPPINGS_DIR): Promise<
 }
 
 export async function mappingFiles(dir: string): Promise<string[]> {
+  return mappingFilesSync(dir);
+}
+
+function mappingFilesSync(dir: string): string[] {
   const files: string[] = [];
   for (const sub of FORMAT_DIRS) {
     let names: string[];
     try {
-      names = await readdir(path.join(dir, sub));
+      names = readdirSync(path.join(dir, sub));
     } catch {
       continue;
     }
@@ -149,22 +160,23 @@ function conflicts(mappings: CompiledMapping[]): LoadProblem[] {
     const other = ids.get(m.id);
     if (other) problems.push({ file: m.file, reason: `mapping id "${m.id}" is also used by ${other.file}` });
     ids.set(m.id, m);
-    const what = m.format === 'hl7v2' ? `HL7 v2 ${m.feed}` : `${m.format} feed "${m.feed}"`;
-    for (const inst of m.institutions ?? ['*'])
-      for (const app of m.applications ?? ['*']) {
-        const slot = `${m.format}:${m.feed}:${inst}:${app}`;
-        const tie = seen.get(slot);
-        const whose =
-          inst === '*'
-            ? '(both shipped defaults)'
-            : `of ${inst}${app === '*' ? '' : ` from application ${app}`}`;
-        if (tie)
-          problems.push({
-            file: m.file,
-            reason: `tie: ${m.id} and ${tie.id} (${tie.file}) are equally specific for ${what} ${whose}`,
-          });
-        else seen.set(slot, m);
-      }
+    for (const feed of m.messageTypes ?? [m.feed])
+      for (const inst of m.institutions ?? ['*'])
+        for (const app of m.applications ?? ['*']) {
+          const what = m.format === 'hl7v2' ? `HL7 v2 ${feed}` : `${m.format} feed "${feed}"`;
+          const slot = `${m.format}:${feed}:${inst}:${app}`;
+          const tie = seen.get(slot);
+          const whose =
+            inst === '*'
+              ? '(both shipped defaults)'
+              : `of ${inst}${app === '*' ? '' : ` from application ${app}`}`;
+          if (tie)
+            problems.push({
+              file: m.file,
+              reason: `tie: ${m.id} and ${tie.id} (${tie.file}) are equally specific for ${what} ${whose}`,
+            });
+          else seen.set(slot, m);
+        }
   }
   return problems;
 }
@@ -184,7 +196,7 @@ export function mappingSet(
       );
     },
     selectHl7({ institution, application, messageType }) {
-      const candidates = mappings.filter((m) => m.format === 'hl7v2' && m.feed === messageType);
+      const candidates = mappings.filter((m) => m.messageTypes?.includes(messageType));
       const forInstitution = candidates.filter((m) => m.institutions?.includes(institution));
       return (
         forInstitution.find((m) => m.applications?.includes(application)) ??
@@ -194,4 +206,14 @@ export function mappingSet(
     },
     byId: (id) => mappings.find((m) => m.id === id),
   };
+}
+
+let shipped: MappingSet | undefined;
+
+/**
+ * The shipped mappings (`mappings/` of this checkout), loaded once: what a pipeline uses when it
+ * was built without a live set (tests, benchmarks, the worker's replays).
+ */
+export function shippedMappings(): MappingSet {
+  return (shipped ??= loadMappingsSync(DEFAULT_MAPPINGS_DIR));
 }

@@ -58,8 +58,21 @@ export type Setter = (resource: Record<string, unknown>, value: unknown) => void
 /**
  * `name[0].text` / `component[1].valueQuantity` / `identifier[]` (append) → a setter that creates
  * the objects and arrays on the way. Indexes are explicit because FHIR arrays must stay arrays.
+ * `diagnosis[].condition` appends a new item per value and sets the rest of the path in it.
  */
 export function compileTarget(target: string): Setter {
+  const mid = target.indexOf('[].');
+  if (mid >= 0) {
+    const appendItem = compileTarget(target.slice(0, mid + 2));
+    const setInItem = compileTarget(target.slice(mid + 3));
+    return (resource, value) => {
+      for (const v of Array.isArray(value) ? value : [value]) {
+        const item: Record<string, unknown> = {};
+        setInItem(item, v);
+        appendItem(resource, item);
+      }
+    };
+  }
   const append = target.endsWith('[]');
   const steps: Step[] = (append ? target.slice(0, -2) : target).split('.').map((part) => {
     const m = /^([A-Za-z][A-Za-z0-9]*)(?:\[(\d+)\])?$/.exec(part);

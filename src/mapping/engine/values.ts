@@ -1,16 +1,19 @@
-import type { Identifier, OperationOutcomeIssue } from 'fhir/r4';
+import type { ContactPoint, Identifier, OperationOutcomeIssue } from 'fhir/r4';
 import { isLosslessNumber } from 'lossless-json';
 import { checkNationalId, NATIONAL_ID_SYSTEM } from '../../identity/national-id.ts';
 import type { LoadedConceptMap } from './conceptmaps.ts';
 import { ConversionError, toBoolean, toDate, toDateTime, toDecimal, toInteger, ucumUnit } from './convert.ts';
 import { compileFhirPath, fhirPathScalar, type FhirPathFn } from './fhirpath.ts';
 import { csvReader, jsonReader, type Reader } from './paths.ts';
-import { compileHl7Path, Hl7Value } from '../hl7v2-files/paths.ts';
+import { compileHl7Path, Hl7Value, locateHl7, type Hl7Group } from '../hl7v2-files/paths.ts';
 import {
   chooseMrn,
   chooseNationalId,
   hl7Address,
   hl7CodeableConcept,
+  hl7Attachment,
+  hl7Decimal,
+  hl7AttachmentLink,
   hl7ContactPoint,
   hl7DateTime,
   hl7HumanName,
@@ -21,11 +24,20 @@ import type { Hl7ErrorCode, Hl7Location } from '../types.ts';
 export type InputFormat = 'csv' | 'json' | 'hl7v2';
 
 /** Conversions of whole HL7 fields (composite data types): HL7 input only. */
-const HL7_ONLY = new Set(['HumanName', 'Address', 'ContactPoint', 'mrn']);
+const HL7_ONLY = new Set([
+  'HumanName',
+  'Address',
+  'ContactPoint',
+  'mrn',
+  'Coding',
+  'Attachment',
+  'AttachmentLink',
+]);
 
 /** The raw shape of a value spec in a mapping file (see mappings/schema/mapping.schema.json). */
 export interface ValueSpec {
-  path?: string;
+  /** A path, or several: the first that holds a value (`[OBR-3.1, OBR-2.1]`). */
+  path?: string | string[];
   fhirpath?: string;
   value?: unknown;
   reference?: string;
@@ -41,6 +53,10 @@ export interface ValueSpec {
   unitPath?: string;
   /** HL7: coding-system names (CWE-3) → URIs, e.g. { CVX: 'http://hl7.org/fhir/sid/cvx' }. */
   systems?: Record<string, string>;
+  /** ContactPoint: the use when the XTN does not say (PID-13 home, PID-14 work). */
+  use?: string;
+  /** A warning reported whenever this element is set (e.g. a value the region cannot code). */
+  warn?: string;
 }
 
 /** Where a value is read: the CSV row, or a JSON node with its absolute pointer. */
@@ -51,6 +67,14 @@ export interface Scope {
   pointer: string;
   /** HL7: the FHIRPath environment of this segment group (with the file's vars); else the run's. */
   env?: Record<string, unknown>;
+  /** The labels of this scope's group and of the groups around it, innermost first ('' = the message). */
+  chain?: readonly string[];
+}
+
+/** A resource the run produces, with the group it was produced in (its chain). */
+export interface Produced {
+  fullUrl: string;
+  chain: readonly string[];
 }
 
 /** What one message's run shares: the institution, warnings, errors, produced fullUrls. */
@@ -61,7 +85,8 @@ export interface Run {
   institution: string;
   timezone: string;
   env: Record<string, unknown>;
-  fullUrls: Map<string, string>;
+  /** Resource name → what the run produces of it (several for a repeated resource). */
+  produced: Map<string, Produced[]>;
   issues: OperationOutcomeIssue[];
   errors: { text: string; expression: string; hl7?: Hl7Location & { code: Hl7ErrorCode } }[];
 }
@@ -119,7 +144,22 @@ export function compileValue(
       return undefined;
     }
   };
-  const pathReader = spec.path !== undefined ? read(spec.path, 'path') : undefined;
+  const paths = spec.path === undefined ? [] : [spec.path].flat();
+  // Where problems are reported: the first (preferred) path.
+  const firstPath = paths[0];
+  const readers = paths.map((p) => read(p, 'path')).filter((r) => r !== undefined);
+  const pathReader: Reader | undefined =
+    readers.length === 0
+      ? undefined
+      : readers.length === 1
+        ? readers[0]
+        : (node) => {
+            for (const r of readers) {
+              const v = r(node);
+              if (v !== undefined) return v;
+            }
+            return undefined;
+          };
   const expr = spec.fhirpath !== undefined ? fp(spec.fhirpath, 'fhirpath') : undefined;
   const when = spec.when !== undefined ? fp(spec.when, 'when') : undefined;
   const displayReader = spec.display !== undefined ? read(spec.display, 'display') : undefined;
@@ -143,9 +183,18 @@ export function compileValue(
   if (spec.as === 'Identifier' && spec.system === undefined) refuse('as', 'an Identifier needs system');
   if (spec.as === 'Quantity' && spec.unit === undefined && spec.unitPath === undefined)
     refuse('as', 'a Quantity needs unit or unitPath');
+  // HL7: where a missing required value should have been, for the ERR segment (101 a field
+  // missing, 100 the whole segment).
+  // HL7: where a missing required value should have been, for the ERR segment (101 a field
+  // missing, 100 the whole segment).
+  const missingAt = (scope: Scope): (Hl7Location & { code: Hl7ErrorCode }) | undefined => {
+    if (format !== 'hl7v2' || firstPath === undefined) return undefined;
+    const at = locateHl7(scope.node as Hl7Group, firstPath);
+    return at ? { ...at, code: at.field === undefined ? '100' : '101' } : undefined;
+  };
   const templated = spec.value !== undefined && /\{(base|institution)\}/.test(JSON.stringify(spec.value));
 
-  return (scope, run, what) => {
+  const produce: CompiledValue = (scope, run, what) => {
     const at = (where?: string) => location(run, scope, where);
     const fail = (text: string, where?: string, hl7?: Hl7Location & { code: Hl7ErrorCode }) => {
       run.errors.push({ text: `${what}: ${text}`, expression: at(where), ...(hl7 ? { hl7 } : {}) });
@@ -156,14 +205,14 @@ export function compileValue(
       return undefined;
     let raw: unknown;
     if (spec.reference !== undefined) {
-      const url = run.fullUrls.get(spec.reference);
-      if (url) return { reference: url };
+      const found = resolveReference(run.produced.get(spec.reference) ?? [], scope.chain ?? ['']);
+      if (found) return found;
       return spec.required
         ? fail(`refers to "${spec.reference}", which this message does not produce`)
         : undefined;
     } else if (pathReader) {
-      if (format === 'csv' && !((spec.path as string) in (scope.node as Record<string, string>)))
-        return fail(`the file has no column "${spec.path}"`, spec.path);
+      const missing = format === 'csv' && paths.find((p) => !(p in (scope.node as Record<string, string>)));
+      if (missing) return fail(`the file has no column "${missing}"`, missing);
       raw = pathReader(scope.node);
     } else if (expr) {
       raw = fhirPathScalar(expr(scope.fp, env));
@@ -171,7 +220,7 @@ export function compileValue(
       raw = templated ? JSON.parse(fillTemplate(JSON.stringify(spec.value), run)) : spec.value;
     }
     if (raw === undefined || raw === '') {
-      return spec.required ? fail(`a required value is missing`, spec.path) : undefined;
+      return spec.required ? fail(`a required value is missing`, firstPath, missingAt(scope)) : undefined;
     }
     if (spec.map) {
       const key = textOf(raw);
@@ -180,10 +229,10 @@ export function compileValue(
         if (spec.required)
           return fail(
             text.slice(what.length + 2),
-            spec.path,
+            firstPath,
             raw instanceof Hl7Value ? { ...raw.at, code: '103' } : undefined,
           );
-        run.issues.push(warning(`${text}; left out`, at(spec.path), 'code-invalid'));
+        run.issues.push(warning(`${text}; left out`, at(firstPath), 'code-invalid'));
         return undefined;
       }
       raw = spec.map[key];
@@ -192,7 +241,7 @@ export function compileValue(
     // HL7 `[*]`: every repetition converted; the element gets the list.
     if (format === 'hl7v2' && Array.isArray(raw) && pathReader) {
       const out = raw.map(guarded).filter((x) => x !== undefined);
-      if (out.length === 0 && spec.required) return fail('a required value is missing', spec.path);
+      if (out.length === 0 && spec.required) return fail('a required value is missing', firstPath);
       return out.length ? out : undefined;
     }
     const one = guarded(raw);
@@ -200,7 +249,7 @@ export function compileValue(
     if (one === undefined && spec.required && !failed)
       return fail(
         'a required value is missing',
-        spec.path,
+        firstPath,
         raw instanceof Hl7Value ? { ...raw.at, code: '101' } : undefined,
       );
     return one;
@@ -211,7 +260,7 @@ export function compileValue(
       } catch (err) {
         if (!(err instanceof ConversionError)) throw err;
         failed = true;
-        return fail(err.message, spec.path, v instanceof Hl7Value ? { ...v.at, code: '102' } : undefined);
+        return fail(err.message, firstPath, v instanceof Hl7Value ? { ...v.at, code: '102' } : undefined);
       }
     }
 
@@ -226,12 +275,15 @@ export function compileValue(
         case 'integer':
           return toInteger(v);
         case 'decimal':
-          return toDecimal(v);
+          return number(v);
         case 'boolean':
           return toBoolean(v);
         case 'date':
           if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'date');
           return toDate(textOf(v));
+        case 'instant':
+          if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'instant');
+          throw new ConversionError('instant is for HL7 v2 input only');
         case 'dateTime':
           if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'dateTime');
           return toDateTime(textOf(v), run.timezone);
@@ -253,27 +305,16 @@ export function compileValue(
       switch (spec.as) {
         case 'dateTime':
         case 'date':
+        case 'instant':
           return hl7DateTime(v.text, run.timezone, v.at, spec.as);
         case 'CodeableConcept':
-          return hl7CodeableConcept(
-            v,
-            {
-              base: run.base,
-              institution: run.institution,
-              ...(spec.systems ? { systems: spec.systems } : {}),
-              ...(spec.system ? { system: fillTemplate(spec.system, run) } : {}),
-              ...(spec.table ? { table: spec.table } : {}),
-              ...(conceptMap ? { conceptMap } : {}),
-            },
-            (code, hl7System) =>
-              run.issues.push(
-                warning(
-                  `${what}: local code "${code}"${hl7System ? ` (coding system "${hl7System}")` : ''} has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
-                  at(spec.path),
-                  'code-invalid',
-                ),
-              ),
-          );
+          return codeableOf(v);
+        case 'Coding':
+          return codeableOf(v)?.coding?.[0];
+        case 'Attachment':
+          return hl7Attachment(v);
+        case 'AttachmentLink':
+          return hl7AttachmentLink(v);
         case 'Identifier':
           return hl7Identifier(v, fillTemplate(spec.system!, run));
         case 'HumanName':
@@ -281,7 +322,7 @@ export function compileValue(
         case 'Address':
           return hl7Address(v);
         case 'ContactPoint':
-          return hl7ContactPoint(v);
+          return hl7ContactPoint(v, spec.use as ContactPoint['use']);
         case 'mrn':
           return chooseMrn(v);
         case 'nationalId': {
@@ -293,15 +334,45 @@ export function compileValue(
       }
     }
 
+    function codeableOf(v: Hl7Value) {
+      return hl7CodeableConcept(
+        v,
+        {
+          base: run.base,
+          institution: run.institution,
+          ...(spec.systems ? { systems: spec.systems } : {}),
+          ...(spec.system ? { system: fillTemplate(spec.system, run) } : {}),
+          ...(spec.table ? { table: spec.table } : {}),
+          ...(conceptMap ? { conceptMap } : {}),
+        },
+        (code, hl7System) =>
+          run.issues.push(
+            warning(
+              `${what}: local code "${code}"${hl7System ? ` (coding system "${hl7System}")` : ''} has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
+              at(firstPath),
+              'code-invalid',
+            ),
+          ),
+      );
+    }
+
+    /** HL7 NM allows `+5`, `.5`, `05`: normalised to FHIR decimal text (kept exact). */
+    function number(v: unknown) {
+      if (format !== 'hl7v2') return toDecimal(v);
+      const d = hl7Decimal(textOf(v));
+      if (!d) throw new ConversionError(`"${textOf(v)}" is not a number`);
+      return d;
+    }
+
     function quantity(v: unknown) {
-      const value = toDecimal(v);
+      const value = number(v);
       const unitRaw = unitReader ? unitReader(scope.node) : spec.unit;
       if (unitRaw === undefined) return { value };
       const unit = textOf(unitRaw);
       const ucum = ucumUnit(unit);
       if (ucum.code) return { value, unit, system: 'http://unitsofmeasure.org', code: ucum.code };
       run.issues.push(
-        warning(`${what}: ${ucum.problem}; kept as text`, at(spec.unitPath ?? spec.path), 'code-invalid'),
+        warning(`${what}: ${ucum.problem}; kept as text`, at(spec.unitPath ?? firstPath), 'code-invalid'),
       );
       return { value, unit };
     }
@@ -322,7 +393,7 @@ export function compileValue(
         run.issues.push(
           warning(
             `${what}: local code "${code}" (table ${spec.table}) has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
-            at(spec.path),
+            at(firstPath),
             'code-invalid',
           ),
         );
@@ -344,7 +415,7 @@ export function compileValue(
         run.issues.push(
           warning(
             `${what}: national ID fails verification (${check.reason}); kept as unverified`,
-            at(spec.path),
+            at(firstPath),
             'business-rule',
           ),
         );
@@ -352,6 +423,28 @@ export function compileValue(
       return id;
     }
   };
+  if (spec.warn === undefined) return produce;
+  const text = spec.warn;
+  return (scope, run, what) => {
+    const v = produce(scope, run, what);
+    if (v !== undefined) run.issues.push(warning(`${what}: ${text}`, location(run, scope, firstPath)));
+    return v;
+  };
+}
+
+/**
+ * `reference: name` from a scope: the resource of that name produced in this group or a group
+ * around it (an OBX's report, the message's patient); else every one produced inside this group
+ * (a report's results), as a list for an appending target.
+ */
+function resolveReference(
+  produced: readonly Produced[],
+  chain: readonly string[],
+): { reference: string } | { reference: string }[] | undefined {
+  const around = produced.find((p) => chain.includes(p.chain[0]!));
+  if (around) return { reference: around.fullUrl };
+  const inside = produced.filter((p) => p.chain.includes(chain[0]!));
+  return inside.length ? inside.map((p) => ({ reference: p.fullUrl })) : undefined;
 }
 
 /** A condition holds only on `[true]`; empty and `[false]` do not; anything else is an error. */

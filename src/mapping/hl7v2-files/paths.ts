@@ -110,29 +110,30 @@ export class Hl7Value {
   }
 }
 
-/** A compiled path: undefined when absent, one value, or every repetition for `[*]`. */
+/** A compiled path: undefined when absent, one value, or a list (`[*]`, `OBX[*]`, `OBX[2=ED]`). */
 export type Hl7Reader = (group: Hl7Group) => Hl7Value | Hl7Value[] | undefined;
 
-/** `SEG[rep]-field[rep].component.sub`; `[*]` on the field reads every repetition. */
+/**
+ * `SEG[occurrence]-field[rep].component.sub`. The occurrence may be `*` (every segment of that
+ * name in the group) or `f=VALUE` (every one whose field f is VALUE: `OBX[2=ED]`); `[*]` on the
+ * field reads every repetition.
+ */
 const PATH =
-  /^([A-Z][A-Z0-9]{2})(?:\[([1-9]\d*)\])?-([1-9]\d*)(?:\[([1-9]\d*|\*)\])?(?:\.([1-9]\d*)(?:\.([1-9]\d*))?)?$/;
+  /^([A-Z][A-Z0-9]{2})(?:\[([1-9]\d*|\*|[1-9]\d*=[^\]]*)\])?-([1-9]\d*)(?:\[([1-9]\d*|\*)\])?(?:\.([1-9]\d*)(?:\.([1-9]\d*))?)?$/;
 
 export function compileHl7Path(path: string): Hl7Reader {
   const m = PATH.exec(path.trim());
   if (!m)
     throw new Error(
-      `"${path}" is not an HL7 path (SEG[occurrence]-field[repetition].component.subcomponent, e.g. PID-3, OBX[2]-5.1, PID-5[*])`,
+      `"${path}" is not an HL7 path (SEG[occurrence]-field[repetition].component.subcomponent, e.g. PID-3, OBX[2]-5.1, PID-5[*], OBX[2=ED]-5)`,
     );
   const [, name, occ, fieldText, rep, comp, sub] = m;
-  const occurrence = occ ? Number(occ) : 1;
   const field = Number(fieldText);
   const component = comp ? Number(comp) : undefined;
   const subComponent = sub ? Number(sub) : undefined;
   const present = (v: Hl7Value) =>
     component !== undefined ? v.text !== '' : v.repetition.raw !== '' && v.repetition.raw !== '""';
-  return (group) => {
-    const seg = findSegment(group, name!, occurrence);
-    if (!seg) return undefined;
+  const valuesOf = (seg: Hl7Segment): Hl7Value | Hl7Value[] | undefined => {
     const reps = seg.repetitions(field);
     const make = (r: Hl7Repetition, i: number) => new Hl7Value(seg, field, r, i + 1, component, subComponent);
     if (rep === '*') {
@@ -145,15 +146,30 @@ export function compileHl7Path(path: string): Hl7Reader {
     const v = make(r, i);
     return present(v) ? v : undefined;
   };
+  if (occ === '*' || occ?.includes('=')) {
+    const [f, wanted] =
+      occ === '*' ? [] : [Number(occ.slice(0, occ.indexOf('='))), occ.slice(occ.indexOf('=') + 1)];
+    return (group) => {
+      const out = segmentsOf(group, name!)
+        .filter((seg) => f === undefined || seg.get(f) === wanted)
+        .flatMap((seg) => valuesOf(seg) ?? []);
+      return out.length ? out : undefined;
+    };
+  }
+  const occurrence = occ ? Number(occ) : 1;
+  return (group) => {
+    const seg = segmentsOf(group, name!)[occurrence - 1];
+    return seg ? valuesOf(seg) : undefined;
+  };
 }
 
-/** The n-th segment of that name in the innermost group that has any, else outwards. */
-function findSegment(group: Hl7Group, name: string, occurrence: number): Hl7Segment | undefined {
+/** The segments of that name in the innermost group that has any, else outwards. */
+function segmentsOf(group: Hl7Group, name: string): Hl7Segment[] {
   for (let g: Hl7Group | undefined = group; g; g = g.parent) {
     const named = g.segments.filter((s) => s.name === name);
-    if (named.length) return named[occurrence - 1];
+    if (named.length) return named;
   }
-  return undefined;
+  return [];
 }
 
 /** The texts at a path, as FHIRPath sees them (an absent value is the empty collection). */
@@ -161,4 +177,18 @@ export function textsAt(read: Hl7Reader, group: Hl7Group): string[] {
   const v = read(group);
   if (v === undefined) return [];
   return (Array.isArray(v) ? v : [v]).map((x) => x.text).filter((t) => t !== '');
+}
+
+/**
+ * Where a path's value would be in this group (`OBX-3` in an OBX's group → that OBX's field 3), for
+ * an ERR segment naming a missing required field; undefined when the path names no segment.
+ */
+export function locateHl7(group: Hl7Group, path: string): Hl7Location | undefined {
+  const m = PATH.exec(path.trim());
+  if (!m) return undefined;
+  const [, name, occ, field] = m;
+  const occurrence = occ && /^\d+$/.test(occ) ? Number(occ) : 1;
+  const seg = segmentsOf(group, name!)[occurrence - 1];
+  // No such segment at all: the location names the segment only (an ERR for a missing segment).
+  return seg ? seg.at(Number(field)) : { segment: name!, sequence: occurrence };
 }

@@ -1,4 +1,5 @@
-import { compileHl7Path, textsAt, type Hl7Group, type Hl7Reader } from './paths.ts';
+import { chooseMrn, chooseNationalId } from './conversions.ts';
+import { compileHl7Path, textsAt, type Hl7Group } from './paths.ts';
 
 /**
  * FHIRPath sees an HL7 message through named variables: the mapping file's `vars` (name → HL7
@@ -11,20 +12,43 @@ export interface Hl7Vars {
   envFor(group: Hl7Group, base: Record<string, unknown>): Record<string, unknown>;
 }
 
-const RESERVED = new Set(['root', 'institution', 'base', 'context', 'resource', 'ucum', 'sct', 'loinc']);
+const RESERVED = new Set([
+  'root',
+  'institution',
+  'base',
+  'trigger',
+  'context',
+  'resource',
+  'ucum',
+  'sct',
+  'loinc',
+]);
+
+/** A variable: an HL7 path, or a CX list read as the CONTRACTS.md MRN or national ID. */
+export type VarSpec = string | { path: string; as: 'mrn' | 'nationalId' };
 
 export function compileVars(
-  vars: Record<string, string> | undefined,
+  vars: Record<string, VarSpec> | undefined,
   refuse: (name: string, reason: string) => void,
 ): Hl7Vars {
-  const readers = new Map<string, Hl7Reader>();
-  for (const [name, path] of Object.entries(vars ?? {})) {
+  const readers = new Map<string, (group: Hl7Group) => string[]>();
+  for (const [name, spec] of Object.entries(vars ?? {})) {
     if (RESERVED.has(name)) {
       refuse(name, `"${name}" is a reserved FHIRPath variable name`);
       continue;
     }
     try {
-      readers.set(name, compileHl7Path(path));
+      const read = compileHl7Path(typeof spec === 'string' ? spec : spec.path);
+      if (typeof spec === 'string') readers.set(name, (g) => textsAt(read, g));
+      else {
+        const choose = spec.as === 'mrn' ? chooseMrn : chooseNationalId;
+        readers.set(name, (g) => {
+          const v = read(g);
+          const one = Array.isArray(v) ? v[0] : v;
+          const text = one ? choose(one) : undefined;
+          return text ? [text] : [];
+        });
+      }
     } catch (err) {
       refuse(name, (err as Error).message);
     }
@@ -36,7 +60,7 @@ export function compileVars(
     Object.defineProperty(proto, name, {
       enumerable: true,
       get(this: GroupEnv) {
-        return (this[CACHE][name] ??= textsAt(read, this[GROUP]));
+        return (this[CACHE][name] ??= read(this[GROUP]));
       },
     });
   }

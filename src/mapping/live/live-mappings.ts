@@ -151,7 +151,7 @@ class Live implements LiveMappings {
     return this.counted(this.snap, this.snap.set.select(input));
   }
 
-  /** The HL7 v2 mapping file that will handle a message (undefined: the built-in mapping); counted. */
+  /** The HL7 v2 mapping file that will handle a message (undefined: none — AR); counted. */
   selectHl7(input: Hl7Selection): CompiledMapping | undefined {
     return this.counted(this.snap, this.snap.set.selectHl7(input));
   }

@@ -10,7 +10,7 @@ import {
 } from '../../../src/mapping/engine/index.ts';
 import { MappingError, type MappedMessage, type MappingContext } from '../../../src/mapping/types.ts';
 import { parseCsv, type CsvRow } from '../../../src/parse/csv/parse-csv.ts';
-import { BASE, INSTITUTION, structuralErrors } from '../hl7v2/support.ts';
+import { BASE, INSTITUTION, structuralErrors } from '../hl7v2-files/support.ts';
 
 const QT = { ...INSTITUTION, id: 'qiaotou-township-health-centre', timezone: '+08:00' };
 const CTX: MappingContext = { institution: QT, canonicalBase: BASE, archiveId: 'arch-fd-0001' };

@@ -6,7 +6,7 @@ import { parseFhirJson, stringifyFhirJson } from '../../../src/kernel/fhir-json.
 import { DEFAULT_MAPPINGS_DIR, loadMappings, type MappingSet } from '../../../src/mapping/engine/index.ts';
 import { MappingError, type MappingContext } from '../../../src/mapping/types.ts';
 import { parseCsv } from '../../../src/parse/csv/parse-csv.ts';
-import { BASE, INSTITUTION, structuralErrors } from '../hl7v2/support.ts';
+import { BASE, INSTITUTION, structuralErrors } from '../hl7v2-files/support.ts';
 
 const SAMPLES = path.join(DEFAULT_MAPPINGS_DIR, 'samples');
 const VILLAGE = { ...INSTITUTION, id: 'dongcun-village-clinic', timezone: '+08:00' };

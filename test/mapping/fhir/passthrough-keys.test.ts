@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mapFhirPassthrough } from '../../../src/mapping/fhir/passthrough.ts';
-import { BASE, INSTITUTION } from '../hl7v2/support.ts';
+import { BASE, INSTITUTION } from '../hl7v2-files/support.ts';
 
 const CPH = { ...INSTITUTION, id: 'county-peoples-hospital' };
 const ctx = { institution: CPH, canonicalBase: BASE, archiveId: 'arch-1' };

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type { Bundle, Immunization, Patient, ServiceRequest } from 'fhir/r4';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadMappings, type MappingSet } from '../../../src/mapping/engine/index.ts';
-import { mapHl7v2 } from '../../../src/mapping/hl7v2/index.ts';
+import { mapHl7 } from './support.ts';
 import type { MappedMessage, MappingContext } from '../../../src/mapping/types.ts';
 import { parseHl7 } from '../../../src/parse/hl7v2/index.ts';
 import { sharedFixture } from '../../support/shared-fixtures.ts';
-import { BASE, INSTITUTION, structuralErrors } from '../hl7v2/support.ts';
+import { BASE, INSTITUTION, structuralErrors } from './support.ts';
 
 // Golden tests of the shipped HL7 mapping files on the public Microsoft FHIR-Converter samples
 // (../shared/fixtures, never committed): skipped with a note where that folder is absent.
@@ -77,7 +77,7 @@ describe.skipIf(!dir)('shipped HL7 mapping files on the FHIR-Converter fixtures'
           '|ADT^A28|',
         ),
       );
-      const builtIn = resources<Patient>(mapHl7v2(adt, CTX).bundle, 'Patient')[0]!;
+      const builtIn = resources<Patient>(mapHl7(adt, CTX).bundle, 'Patient')[0]!;
       expect(patient!.identifier).toEqual(builtIn.identifier);
       expect(patient!.identifier?.[0]?.value).toBe('PATID1234');
       expect(patient!.birthDate).toBe('1988-08-18');

@@ -3,10 +3,10 @@ import path from 'node:path';
 import type { Bundle, Immunization, Patient, ServiceRequest } from 'fhir/r4';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAPPINGS_DIR, loadMappings, type MappingSet } from '../../../src/mapping/engine/index.ts';
-import { mapHl7v2 } from '../../../src/mapping/hl7v2/index.ts';
+import { mapHl7 } from './support.ts';
 import { MappingError, type MappingContext } from '../../../src/mapping/types.ts';
 import { parseHl7, type ParsedHl7 } from '../../../src/parse/hl7v2/index.ts';
-import { BASE, INSTITUTION, structuralErrors } from '../hl7v2/support.ts';
+import { BASE, INSTITUTION, structuralErrors } from './support.ts';
 
 const CPH = { ...INSTITUTION, id: 'county-peoples-hospital', facilityCodes: ['CPH', 'CPH-LIS'] };
 const CTX: MappingContext = { institution: CPH, canonicalBase: BASE, archiveId: 'arch-h3-0001' };
@@ -44,13 +44,13 @@ const failure = (f: () => unknown) => {
   throw new Error('expected a MappingError');
 };
 
-/** The Patient the built-in ADT mapping writes for the same PID (an A28 carrying it). */
+/** The Patient the ADT mapping (adt.yaml) writes for the same PID (an A28 carrying it). */
 function adtPatientEntry(msg: ParsedHl7) {
   const pid = msg.text.split('\r').find((s) => s.startsWith('PID|'))!;
   const adt = parseHl7(
     `MSH|^~\\&|HIS|CPH|HIE|COUNTY|20261101080000||ADT^A28|A1|P|2.5.1\rEVN|A28|20261101080000\r${pid}\r`,
   );
-  return entries<Patient>(mapHl7v2(adt, CTX).bundle, 'Patient')[0]!;
+  return entries<Patient>(mapHl7(adt, CTX).bundle, 'Patient')[0]!;
 }
 
 describe('orm-o01 on its sample', () => {

@@ -47,7 +47,12 @@ describe('live mappings, reloaded on request', () => {
     expect(live!.watchMode).toBe('off');
     expect(live!.select(VILLAGE)?.version).toBe('1');
     expect(live!.byId('township-his-encounter')?.feed).toBe('township-his');
-    expect([...live!.conceptMaps.keys()].sort()).toEqual(['township-vitals', 'village-diagnosis']);
+    expect([...live!.conceptMaps.keys()].sort()).toEqual([
+      'hl7-patient-class',
+      'shared-centre-report-items',
+      'township-vitals',
+      'village-diagnosis',
+    ]);
     expect(live!.conceptMapResources().get('village-diagnosis')?.url).toBe(
       'https://county-hie.org/fhir/ConceptMap/village-diagnosis',
     );

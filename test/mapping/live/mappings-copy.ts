@@ -9,7 +9,13 @@ import { DEFAULT_MAPPINGS_DIR } from '../../../src/mapping/engine/index.ts';
  */
 export async function copyMappings(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-live-mappings-'));
-  for (const rel of ['conceptmaps', 'csv/village-visits.yaml', 'json/township-his-encounter.yaml'])
+  for (const rel of [
+    'conceptmaps',
+    'csv/village-visits.yaml',
+    'json/township-his-encounter.yaml',
+    'hl7v2/adt.yaml',
+    'hl7v2/adt-merge.yaml',
+  ])
     await cp(path.join(DEFAULT_MAPPINGS_DIR, rel), path.join(dir, rel), { recursive: true });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

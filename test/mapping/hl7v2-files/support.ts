@@ -2,7 +2,10 @@ import type { Bundle } from 'fhir/r4';
 import { loadFhirModel } from '../../../src/repository/fhir-model.ts';
 import { validateStructure } from '../../../src/repository/validation/index.ts';
 import type { Institution } from '../../../src/institutions/types.ts';
-import type { MappingContext } from '../../../src/mapping/types.ts';
+import type { MappedMessage, MappingContext } from '../../../src/mapping/types.ts';
+import { shippedMappings } from '../../../src/mapping/engine/index.ts';
+import { mapHl7Message } from '../../../src/mapping/hl7v2-files/map-message.ts';
+import type { ParsedHl7 } from '../../../src/parse/hl7v2/index.ts';
 
 export const BASE = 'https://county-hie.org/fhir';
 
@@ -35,4 +38,9 @@ export function structuralErrors(bundle: Bundle): string[] {
       .filter((x) => x.severity === 'error' || x.severity === 'fatal')
       .map((x) => `${x.expression?.join(',')}: ${x.diagnostics}`),
   );
+}
+
+/** A message through the shipped mapping files, as the gateway selects them (AR when none). */
+export function mapHl7(msg: ParsedHl7, ctx: MappingContext = CTX): MappedMessage {
+  return mapHl7Message(shippedMappings(), msg, ctx);
 }

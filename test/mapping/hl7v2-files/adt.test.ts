@@ -1,6 +1,6 @@
 import type { Encounter, Patient } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
-import { mapHl7v2 } from '../../../src/mapping/hl7v2/index.ts';
+import { mapHl7 } from './support.ts';
 import { MappingError } from '../../../src/mapping/types.ts';
 import { parseHl7 } from '../../../src/parse/hl7v2/index.ts';
 import { BASE, CTX, structuralErrors } from './support.ts';
@@ -20,9 +20,9 @@ function resources(bundle: { entry?: { resource?: unknown }[] }) {
   return (bundle.entry ?? []).map((e) => e.resource as { resourceType: string });
 }
 
-describe('built-in ADT mapping', () => {
+describe('shipped ADT mapping (mappings/hl7v2/adt.yaml)', () => {
   it('maps ADT^A01 with a Chinese name, national ID, MRN and visit', () => {
-    const out = mapHl7v2(parseHl7(A01), CTX);
+    const out = mapHl7(parseHl7(A01), CTX);
     expect(out.type).toBe('ADT^A01');
     expect(out.controlId).toBe('XQ0001');
     expect(out.eventTime).toBe('2024-03-01T08:00:00+08:00'); // EVN-6 wins over EVN-2
@@ -53,7 +53,7 @@ describe('built-in ADT mapping', () => {
     });
     expect(patient.meta).toEqual({
       source: `${BASE}/institution/xq-township#${CTX.archiveId}`,
-      tag: [{ system: `${BASE}/CodeSystem/mapping`, code: 'hl7v2-builtin-adt@1' }],
+      tag: [{ system: `${BASE}/CodeSystem/mapping`, code: 'adt@1' }],
     });
     expect(patient.extension).toEqual([
       { url: `${BASE}/StructureDefinition/source-event-time`, valueDateTime: '2024-03-01T08:00:00+08:00' },
@@ -72,23 +72,23 @@ describe('built-in ADT mapping', () => {
   });
 
   it('gives the same fullUrls for the same archive row (replay) and different ones for another', () => {
-    const a = mapHl7v2(parseHl7(A01), CTX).bundle.entry!.map((e) => e.fullUrl);
-    const b = mapHl7v2(parseHl7(A01), CTX).bundle.entry!.map((e) => e.fullUrl);
-    const c = mapHl7v2(parseHl7(A01), { ...CTX, archiveId: 'other' }).bundle.entry!.map((e) => e.fullUrl);
+    const a = mapHl7(parseHl7(A01), CTX).bundle.entry!.map((e) => e.fullUrl);
+    const b = mapHl7(parseHl7(A01), CTX).bundle.entry!.map((e) => e.fullUrl);
+    const c = mapHl7(parseHl7(A01), { ...CTX, archiveId: 'other' }).bundle.entry!.map((e) => e.fullUrl);
     expect(a).toEqual(b);
     expect(a[0]).not.toBe(c[0]);
   });
 
   it('writes the Patient only for a registration (no PV1-19, no PV1-44)', () => {
     const msg = [MSH('ADT^A04^ADT_A01'), 'EVN|A04|20240301082500', PID, 'PV1|1|O'].join('\r');
-    const out = mapHl7v2(parseHl7(msg), CTX);
+    const out = mapHl7(parseHl7(msg), CTX);
     expect(resources(out.bundle).map((r) => r.resourceType)).toEqual(['Patient']);
     expect(out.eventTime).toBe('2024-03-01T08:25:00+08:00'); // EVN-2
   });
 
   it('keeps a national ID that fails verification, tagged unverified, with a warning', () => {
     const bad = PID.replace('330522198503121233', '330522198503121234').replace('|M|||', '|M|||');
-    const out = mapHl7v2(parseHl7([MSH('ADT^A28^ADT_A05'), 'EVN|A28|20240301082500', bad].join('\r')), CTX);
+    const out = mapHl7(parseHl7([MSH('ADT^A28^ADT_A05'), 'EVN|A28|20240301082500', bad].join('\r')), CTX);
     const id = (out.bundle.entry![0]!.resource as Patient).identifier![1]!;
     expect(id.value).toBe('330522198503121234');
     expect(id.extension).toEqual([
@@ -102,37 +102,33 @@ describe('built-in ADT mapping', () => {
 
   it('does not split a name the source did not split, and keeps Western order', () => {
     const one = PID.replace('欧阳^秀英', '司马相如~Zhang^Wei^^^Dr.');
-    const p = mapHl7v2(parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', one].join('\r')), CTX)
-      .bundle.entry![0]!.resource as Patient;
+    const p = mapHl7(parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', one].join('\r')), CTX).bundle
+      .entry![0]!.resource as Patient;
     expect(p.name).toEqual([
       { text: '司马相如' },
       { text: 'Dr. Wei Zhang', family: 'Zhang', given: ['Wei'], prefix: ['Dr.'] },
     ]);
   });
 
-  it("keeps the mother's maiden name from PID-6 in the extension PDQm searches by", () => {
+  it("keeps the mother's maiden (family) name from PID-6.1 in the extension PDQm searches by", () => {
     const withMaiden = PID.replace('||欧阳^秀英||', '||欧阳^秀英|李^桂兰|');
-    const p = mapHl7v2(
-      parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', withMaiden].join('\r')),
-      CTX,
-    ).bundle.entry![0]!.resource as Patient;
+    const p = mapHl7(parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', withMaiden].join('\r')), CTX)
+      .bundle.entry![0]!.resource as Patient;
     const maiden = (x: Patient) =>
       (x.extension ?? []).filter(
         (e) => e.url === 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName',
       );
     expect(maiden(p)).toEqual([
-      { url: 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName', valueString: '李桂兰' },
+      { url: 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName', valueString: '李' },
     ]);
-    const without = mapHl7v2(
-      parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', PID].join('\r')),
-      CTX,
-    ).bundle.entry![0]!.resource as Patient;
+    const without = mapHl7(parseHl7([MSH('ADT^A08^ADT_A01'), 'EVN|A08|20240301082500', PID].join('\r')), CTX)
+      .bundle.entry![0]!.resource as Patient;
     expect(maiden(without)).toEqual([]);
   });
 
   it('maps A40: the merged record inactive and replaced-by, the survivor replaces', () => {
     const msg = [MSH('ADT^A40^ADT_A39'), 'EVN|A40|20240301082500', PID, 'MRG|M0007^^^XQWSY^MR'].join('\r');
-    const out = mapHl7v2(parseHl7(msg), CTX);
+    const out = mapHl7(parseHl7(msg), CTX);
     expect(structuralErrors(out.bundle)).toEqual([]);
     const [s, m] = out.bundle.entry!;
     expect((s!.resource as Patient).link).toEqual([{ other: { reference: m!.fullUrl }, type: 'replaces' }]);
@@ -146,7 +142,7 @@ describe('built-in ADT mapping', () => {
 
   it('sets A03 finished and A11 entered-in-error', () => {
     const pv1 = 'PV1|1|I|||||||||||||||||V9|||||||||||||||||||||||||20240301075500|20240305100000';
-    const a03 = mapHl7v2(
+    const a03 = mapHl7(
       parseHl7([MSH('ADT^A03^ADT_A03'), 'EVN|A03|20240305100000', PID, pv1].join('\r')),
       CTX,
     );
@@ -154,7 +150,7 @@ describe('built-in ADT mapping', () => {
       status: 'finished',
       period: { end: '2024-03-05T10:00:00+08:00' },
     });
-    const a11 = mapHl7v2(
+    const a11 = mapHl7(
       parseHl7([MSH('ADT^A11^ADT_A09'), 'EVN|A11|20240301090000', PID, pv1].join('\r')),
       CTX,
     );
@@ -164,7 +160,7 @@ describe('built-in ADT mapping', () => {
   it('fails precisely on content problems', () => {
     const err = (msg: string) => {
       try {
-        mapHl7v2(parseHl7(msg), CTX);
+        mapHl7(parseHl7(msg), CTX);
       } catch (e) {
         expect(e).toBeInstanceOf(MappingError);
         return e as MappingError;
@@ -174,10 +170,8 @@ describe('built-in ADT mapping', () => {
     const badDate = err(
       [MSH('ADT^A01'), 'EVN|A01|20240301', PID.replace('|19850312|', '|19850230|')].join('\r'),
     );
-    expect([badDate.kind, badDate.problems[0]!.hl7]).toEqual([
-      'error',
-      { segment: 'PID', sequence: 1, field: 7, code: '102' },
-    ]);
+    expect(badDate.kind).toBe('error');
+    expect(badDate.problems[0]!.hl7).toMatchObject({ segment: 'PID', sequence: 1, field: 7, code: '102' });
     const noPid3 = err([MSH('ADT^A01'), 'EVN|A01|20240301', 'PID|1||||王^芳'].join('\r'));
     expect(noPid3.problems[0]!.hl7).toMatchObject({ segment: 'PID', field: 3, code: '101' });
     const onlyNational = err([MSH('ADT^A01'), 'PID|1||330522198503121233^^^^NNCHN||王^芳'].join('\r'));

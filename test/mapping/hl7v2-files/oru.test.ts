@@ -2,7 +2,7 @@ import type { DiagnosticReport, Observation } from 'fhir/r4';
 import { isLosslessNumber } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { stringifyFhirJson } from '../../../src/kernel/fhir-json.ts';
-import { mapHl7v2 } from '../../../src/mapping/hl7v2/index.ts';
+import { mapHl7 } from './support.ts';
 import { MappingError } from '../../../src/mapping/types.ts';
 import { parseHl7 } from '../../../src/parse/hl7v2/index.ts';
 import { BASE, CTX, structuralErrors } from './support.ts';
@@ -20,8 +20,8 @@ const ORU = [
   'OBX|6|FT|REM^备注^L||第一行\\.br\\第二行 \\T\\ 完||||||F',
 ].join('\r');
 
-describe('built-in ORU^R01 mapping', () => {
-  const out = mapHl7v2(parseHl7(ORU), CTX);
+describe('shipped ORU^R01 mapping (mappings/hl7v2/oru-r01.yaml)', () => {
+  const out = mapHl7(parseHl7(ORU), CTX);
   const entries = out.bundle.entry!;
   const byType = (t: string) => entries.filter((e) => e.resource!.resourceType === t);
 
@@ -43,7 +43,7 @@ describe('built-in ORU^R01 mapping', () => {
     for (const e of entries) {
       expect(e.resource!.meta).toMatchObject({
         source: `${BASE}/institution/xq-township#${CTX.archiveId}`,
-        tag: [{ code: 'hl7v2-builtin-oru@1' }],
+        tag: [{ code: 'oru-r01@1' }],
       });
       expect((e.resource as Observation).extension).toContainEqual({
         url: `${BASE}/StructureDefinition/source-event-time`,
@@ -56,7 +56,7 @@ describe('built-in ORU^R01 mapping', () => {
     const [rep] = byType('DiagnosticReport');
     const report = rep!.resource as DiagnosticReport;
     const src = `${BASE}/sid/source-id/xq-township`;
-    expect(report.identifier).toEqual([{ system: src, value: 'F-2001' }]);
+    expect(report.identifier).toEqual([{ use: 'usual', system: src, value: 'F-2001' }]);
     expect(rep!.request!.url).toBe(`DiagnosticReport?identifier=${encodeURIComponent(src)}|F-2001`);
     const obs = byType('Observation');
     expect(obs.map((o) => (o.resource as Observation).identifier![0]!.value)).toEqual([
@@ -98,8 +98,12 @@ describe('built-in ORU^R01 mapping', () => {
       },
     ]);
     expect(o[2]!.code.coding![0]!.system).toBe(`${BASE}/CodeSystem/local/xq-township/obx-3`);
-    expect(o[2]!.valueQuantity).toMatchObject({ unit: 'mmol/L' });
-    expect(o[2]!.valueQuantity!.system).toBeUndefined(); // not said to be UCUM
+    // The unit is normalised to UCUM whatever the sender's OBX-6.3 says.
+    expect(o[2]!.valueQuantity).toMatchObject({
+      unit: 'mmol/L',
+      system: 'http://unitsofmeasure.org',
+      code: 'mmol/L',
+    });
     expect(o[3]!.valueString).toBe('淡黄色');
     expect(o[4]!.valueCodeableConcept!.coding).toEqual([
       { system: 'http://snomed.info/sct', code: '27268008', display: 'Salmonella' },
@@ -111,7 +115,7 @@ describe('built-in ORU^R01 mapping', () => {
 
   it('refuses a NM value that is not a number (102 at OBX-5)', () => {
     try {
-      mapHl7v2(parseHl7(ORU.replace('||12.8|', '||12,8|')), CTX);
+      mapHl7(parseHl7(ORU.replace('||12.8|', '||12,8|')), CTX);
       throw new Error('no error');
     } catch (e) {
       expect(e).toBeInstanceOf(MappingError);

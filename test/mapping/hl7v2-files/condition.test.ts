@@ -1,6 +1,6 @@
 import type { Condition, Encounter } from 'fhir/r4';
 import { describe, expect, it } from 'vitest';
-import { mapHl7v2 } from '../../../src/mapping/hl7v2/index.ts';
+import { mapHl7 } from './support.ts';
 import { parseHl7 } from '../../../src/parse/hl7v2/index.ts';
 import { BASE, CTX, structuralErrors } from './support.ts';
 
@@ -23,7 +23,7 @@ function byType<T>(
   }[];
 }
 
-describe('built-in ADT mapping: DG1 → Condition', () => {
+describe('shipped ADT mapping: DG1 → Condition', () => {
   const a01 = [
     MSH('ADT^A01^ADT_A01'),
     'EVN|A01|20240301082500',
@@ -34,7 +34,7 @@ describe('built-in ADT mapping: DG1 → Condition', () => {
   ].join('\r');
 
   it('maps each coded DG1 to an encounter-diagnosis Condition keyed by visit and DG1-1', () => {
-    const out = mapHl7v2(parseHl7(a01), CTX);
+    const out = mapHl7(parseHl7(a01), CTX);
     expect(structuralErrors(out.bundle)).toEqual([]);
     const conditions = byType<Condition>(out.bundle, 'Condition');
     expect(conditions).toHaveLength(2);
@@ -52,8 +52,8 @@ describe('built-in ADT mapping: DG1 → Condition', () => {
     const [enc] = byType<Encounter>(out.bundle, 'Encounter');
     expect(first!.resource.encounter).toEqual({ reference: enc!.fullUrl });
     expect(enc!.resource.diagnosis).toEqual([
-      { condition: { reference: conditions[0]!.fullUrl }, rank: 1 },
-      { condition: { reference: conditions[1]!.fullUrl }, rank: 2 },
+      { condition: { reference: conditions[0]!.fullUrl } },
+      { condition: { reference: conditions[1]!.fullUrl } },
     ]);
   });
 
@@ -62,8 +62,8 @@ describe('built-in ADT mapping: DG1 → Condition', () => {
       .replace('ADT^A01^ADT_A01', 'ADT^A03^ADT_A03')
       .replace('EVN|A01', 'EVN|A03')
       .replace(/\|A$/m, '|F');
-    const admit = byType<Condition>(mapHl7v2(parseHl7(a01), CTX).bundle, 'Condition')[0]!;
-    const discharge = byType<Condition>(mapHl7v2(parseHl7(a03), CTX).bundle, 'Condition')[0]!;
+    const admit = byType<Condition>(mapHl7(parseHl7(a01), CTX).bundle, 'Condition')[0]!;
+    const discharge = byType<Condition>(mapHl7(parseHl7(a03), CTX).bundle, 'Condition')[0]!;
     expect(discharge.request.url).toBe(admit.request.url);
     expect(discharge.resource.verificationStatus?.coding?.[0]?.code).toBe('confirmed');
   });
@@ -77,11 +77,11 @@ describe('built-in ADT mapping: DG1 → Condition', () => {
       'DG1|1||||20240301080000|F',
       'DG1|2||E11.9^2型糖尿病^I10||20240301080000|F',
     ].join('\r');
-    const out = mapHl7v2(parseHl7(msg), CTX);
+    const out = mapHl7(parseHl7(msg), CTX);
     const conditions = byType<Condition>(out.bundle, 'Condition');
     expect(conditions).toHaveLength(1);
     expect(conditions[0]!.resource.identifier).toEqual([
-      { system: `${BASE}/sid/source-id/xq-township`, value: 'M0042-DG1-E11.9' },
+      { use: 'usual', system: `${BASE}/sid/source-id/xq-township`, value: 'M0042-DG1-E11.9' },
     ]);
     expect(conditions[0]!.resource.encounter).toBeUndefined();
     expect(out.issues.some((i) => /DG1-3/.test(i.diagnostics ?? ''))).toBe(true);
