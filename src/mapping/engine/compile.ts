@@ -5,7 +5,7 @@ import { stampProvenance } from '../fhir/stamp.ts';
 import { MappingError, type MappedMessage, type MappingContext } from '../types.ts';
 import type { LoadedConceptMap } from './conceptmaps.ts';
 import { normaliseOffset } from './convert.ts';
-import { compileFhirPath, describe, type FhirPathFn } from './fhirpath.ts';
+import { compileCondition, describe, type FhirPathFn } from './fhirpath.ts';
 import { jsonReader, compileTarget, type Reader, type Setter } from './paths.ts';
 import type { LoadProblem, SourceFile } from './problems.ts';
 import { toPlainNumbers } from '../../kernel/fhir-json.ts';
@@ -46,7 +46,7 @@ export interface MappingFile {
   resources: {
     name: string;
     type: string;
-    when?: string;
+    when?: string | string[];
     /** The warning when `when` leaves the resource out. */
     otherwise?: string;
     repeat?: string;
@@ -133,7 +133,7 @@ export function compileMapping(
       at([...path, 'otherwise'], 'otherwise needs when (it is the warning when when is false)');
     if (r.when !== undefined) {
       try {
-        when = compileFhirPath(r.when, varNames);
+        when = compileCondition(r.when, varNames, { focusFree: hl7 });
       } catch (err) {
         at([...path, 'when'], `FHIRPath does not compile: ${(err as Error).message}`);
       }

@@ -3,7 +3,7 @@ import { isLosslessNumber } from 'lossless-json';
 import { checkNationalId, NATIONAL_ID_SYSTEM } from '../../identity/national-id.ts';
 import type { LoadedConceptMap } from './conceptmaps.ts';
 import { ConversionError, toBoolean, toDate, toDateTime, toDecimal, toInteger, ucumUnit } from './convert.ts';
-import { compileFhirPath, fhirPathScalar, type FhirPathFn } from './fhirpath.ts';
+import { compileCondition, fhirPathScalar, type FhirPathFn } from './fhirpath.ts';
 import { csvReader, jsonReader, type Reader } from './paths.ts';
 import { compileHl7Path, Hl7Value, locateHl7, type Hl7Group } from '../hl7v2-files/paths.ts';
 import {
@@ -41,7 +41,7 @@ export interface ValueSpec {
   fhirpath?: string;
   value?: unknown;
   reference?: string;
-  when?: string;
+  when?: string | string[];
   required?: boolean;
   as?: string;
   map?: Record<string, string | boolean | number>;
@@ -136,9 +136,9 @@ export function compileValue(
       return undefined;
     }
   };
-  const fp = (expr: string, field: keyof ValueSpec): FhirPathFn | undefined => {
+  const fp = (expr: string | string[], field: keyof ValueSpec): FhirPathFn | undefined => {
     try {
-      return compileFhirPath(expr, varNames);
+      return compileCondition(expr, varNames, { focusFree: format === 'hl7v2' });
     } catch (err) {
       refuse(field, `FHIRPath does not compile: ${(err as Error).message}`);
       return undefined;
@@ -185,8 +185,6 @@ export function compileValue(
     refuse('as', 'a Quantity needs unit or unitPath');
   // HL7: where a missing required value should have been, for the ERR segment (101 a field
   // missing, 100 the whole segment).
-  // HL7: where a missing required value should have been, for the ERR segment (101 a field
-  // missing, 100 the whole segment).
   const missingAt = (scope: Scope): (Hl7Location & { code: Hl7ErrorCode }) | undefined => {
     if (format !== 'hl7v2' || firstPath === undefined) return undefined;
     const at = locateHl7(scope.node as Hl7Group, firstPath);
@@ -194,25 +192,35 @@ export function compileValue(
   };
   const templated = spec.value !== undefined && /\{(base|institution)\}/.test(JSON.stringify(spec.value));
 
+  // The condition is asked before anything else is set up: most conditional elements of a
+  // repeat (an OBX's value by its type) are skipped, and the helpers below cost a closure each.
   const produce: CompiledValue = (scope, run, what) => {
-    const at = (where?: string) => location(run, scope, where);
-    const fail = (text: string, where?: string, hl7?: Hl7Location & { code: Hl7ErrorCode }) => {
-      run.errors.push({ text: `${what}: ${text}`, expression: at(where), ...(hl7 ? { hl7 } : {}) });
+    if (
+      when &&
+      !isTrue(when(scope.fp, scope.env ?? run.env), () =>
+        run.errors.push({
+          text: `${what}: condition ${spec.when} did not give a boolean`,
+          expression: location(run, scope),
+        }),
+      )
+    )
       return undefined;
-    };
+    return evaluate(scope, run, what);
+  };
+
+  const evaluate: CompiledValue = (scope, run, what) => {
+    const c: Call = { scope, run, what, failed: false };
     const env = scope.env ?? run.env;
-    if (when && !isTrue(when(scope.fp, env), () => fail(`condition ${spec.when} did not give a boolean`)))
-      return undefined;
     let raw: unknown;
     if (spec.reference !== undefined) {
       const found = resolveReference(run.produced.get(spec.reference) ?? [], scope.chain ?? ['']);
       if (found) return found;
       return spec.required
-        ? fail(`refers to "${spec.reference}", which this message does not produce`)
+        ? fail(c, `refers to "${spec.reference}", which this message does not produce`)
         : undefined;
     } else if (pathReader) {
       const missing = format === 'csv' && paths.find((p) => !(p in (scope.node as Record<string, string>)));
-      if (missing) return fail(`the file has no column "${missing}"`, missing);
+      if (missing) return fail(c, `the file has no column "${missing}"`, missing);
       raw = pathReader(scope.node);
     } else if (expr) {
       raw = fhirPathScalar(expr(scope.fp, env));
@@ -220,7 +228,7 @@ export function compileValue(
       raw = templated ? JSON.parse(fillTemplate(JSON.stringify(spec.value), run)) : spec.value;
     }
     if (raw === undefined || raw === '') {
-      return spec.required ? fail(`a required value is missing`, firstPath, missingAt(scope)) : undefined;
+      return spec.required ? fail(c, `a required value is missing`, firstPath, missingAt(scope)) : undefined;
     }
     if (spec.map) {
       const key = textOf(raw);
@@ -228,201 +236,213 @@ export function compileValue(
         const text = `${what}: "${key}" is not one of ${Object.keys(spec.map).join(', ')}`;
         if (spec.required)
           return fail(
+            c,
             text.slice(what.length + 2),
             firstPath,
             raw instanceof Hl7Value ? { ...raw.at, code: '103' } : undefined,
           );
-        run.issues.push(warning(`${text}; left out`, at(firstPath), 'code-invalid'));
+        run.issues.push(warning(`${text}; left out`, at(c, firstPath), 'code-invalid'));
         return undefined;
       }
       raw = spec.map[key];
     }
-    let failed = false;
     // HL7 `[*]`: every repetition converted; the element gets the list.
     if (format === 'hl7v2' && Array.isArray(raw) && pathReader) {
-      const out = raw.map(guarded).filter((x) => x !== undefined);
-      if (out.length === 0 && spec.required) return fail('a required value is missing', firstPath);
+      const out = raw.map((v) => guarded(c, v)).filter((x) => x !== undefined);
+      if (out.length === 0 && spec.required) return fail(c, 'a required value is missing', firstPath);
       return out.length ? out : undefined;
     }
-    const one = guarded(raw);
+    const one = guarded(c, raw);
     // An HL7 field can hold nothing usable for its type (a CX list without an MRN…).
-    if (one === undefined && spec.required && !failed)
+    if (one === undefined && spec.required && !c.failed)
       return fail(
+        c,
         'a required value is missing',
         firstPath,
         raw instanceof Hl7Value ? { ...raw.at, code: '101' } : undefined,
       );
     return one;
+  };
 
-    function guarded(v: unknown): unknown {
-      try {
-        return convert(v);
-      } catch (err) {
-        if (!(err instanceof ConversionError)) throw err;
-        failed = true;
-        return fail(err.message, firstPath, v instanceof Hl7Value ? { ...v.at, code: '102' } : undefined);
+  // Conversions of one evaluation (`c`): defined once per compiled value, not per call.
+  function at(c: Call, where?: string) {
+    return location(c.run, c.scope, where);
+  }
+
+  function fail(c: Call, text: string, where?: string, hl7?: Hl7Location & { code: Hl7ErrorCode }) {
+    c.run.errors.push({ text: `${c.what}: ${text}`, expression: at(c, where), ...(hl7 ? { hl7 } : {}) });
+    return undefined;
+  }
+
+  function guarded(c: Call, v: unknown): unknown {
+    try {
+      return convert(c, v);
+    } catch (err) {
+      if (!(err instanceof ConversionError)) throw err;
+      c.failed = true;
+      return fail(c, err.message, firstPath, v instanceof Hl7Value ? { ...v.at, code: '102' } : undefined);
+    }
+  }
+
+  function convert(c: Call, v: unknown): unknown {
+    if (v instanceof Hl7Value) return convertHl7(c, v);
+    switch (spec.as) {
+      case undefined:
+        return v;
+      case 'string':
+      case 'code':
+        return textOf(v);
+      case 'integer':
+        return toInteger(v);
+      case 'decimal':
+        return number(v);
+      case 'boolean':
+        return toBoolean(v);
+      case 'date':
+        if (format === 'hl7v2') return hl7DateTime(textOf(v), c.run.timezone, MSH1, 'date');
+        return toDate(textOf(v));
+      case 'instant':
+        if (format === 'hl7v2') return hl7DateTime(textOf(v), c.run.timezone, MSH1, 'instant');
+        throw new ConversionError('instant is for HL7 v2 input only');
+      case 'dateTime':
+        if (format === 'hl7v2') return hl7DateTime(textOf(v), c.run.timezone, MSH1, 'dateTime');
+        return toDateTime(textOf(v), c.run.timezone);
+      case 'Quantity':
+        return quantity(c, v);
+      case 'CodeableConcept':
+        return codeableConcept(c, textOf(v));
+      case 'Identifier':
+        return { system: fillTemplate(spec.system!, c.run), value: textOf(v) };
+      case 'nationalId':
+        return nationalId(c, textOf(v));
+      default:
+        throw new ConversionError(`unknown conversion "${spec.as}"`);
+    }
+  }
+
+  /** A value read by an HL7 path: composite types convert the whole field repetition. */
+  function convertHl7(c: Call, v: Hl7Value): unknown {
+    switch (spec.as) {
+      case 'dateTime':
+      case 'date':
+      case 'instant':
+        return hl7DateTime(v.text, c.run.timezone, v.at, spec.as);
+      case 'CodeableConcept':
+        return codeableOf(c, v);
+      case 'Coding':
+        return codeableOf(c, v)?.coding?.[0];
+      case 'Attachment':
+        return hl7Attachment(v);
+      case 'AttachmentLink':
+        return hl7AttachmentLink(v);
+      case 'Identifier':
+        return hl7Identifier(v, fillTemplate(spec.system!, c.run));
+      case 'HumanName':
+        return hl7HumanName(v);
+      case 'Address':
+        return hl7Address(v);
+      case 'ContactPoint':
+        return hl7ContactPoint(v, spec.use as ContactPoint['use']);
+      case 'mrn':
+        return chooseMrn(v);
+      case 'nationalId': {
+        const id = chooseNationalId(v);
+        return id === undefined ? undefined : nationalId(c, id);
       }
+      default:
+        return convert(c, v.text);
     }
+  }
 
-    function convert(v: unknown): unknown {
-      if (v instanceof Hl7Value) return convertHl7(v);
-      switch (spec.as) {
-        case undefined:
-          return v;
-        case 'string':
-        case 'code':
-          return textOf(v);
-        case 'integer':
-          return toInteger(v);
-        case 'decimal':
-          return number(v);
-        case 'boolean':
-          return toBoolean(v);
-        case 'date':
-          if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'date');
-          return toDate(textOf(v));
-        case 'instant':
-          if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'instant');
-          throw new ConversionError('instant is for HL7 v2 input only');
-        case 'dateTime':
-          if (format === 'hl7v2') return hl7DateTime(textOf(v), run.timezone, MSH1, 'dateTime');
-          return toDateTime(textOf(v), run.timezone);
-        case 'Quantity':
-          return quantity(v);
-        case 'CodeableConcept':
-          return codeableConcept(textOf(v));
-        case 'Identifier':
-          return { system: fillTemplate(spec.system!, run), value: textOf(v) };
-        case 'nationalId':
-          return nationalId(textOf(v));
-        default:
-          throw new ConversionError(`unknown conversion "${spec.as}"`);
-      }
-    }
-
-    /** A value read by an HL7 path: composite types convert the whole field repetition. */
-    function convertHl7(v: Hl7Value): unknown {
-      switch (spec.as) {
-        case 'dateTime':
-        case 'date':
-        case 'instant':
-          return hl7DateTime(v.text, run.timezone, v.at, spec.as);
-        case 'CodeableConcept':
-          return codeableOf(v);
-        case 'Coding':
-          return codeableOf(v)?.coding?.[0];
-        case 'Attachment':
-          return hl7Attachment(v);
-        case 'AttachmentLink':
-          return hl7AttachmentLink(v);
-        case 'Identifier':
-          return hl7Identifier(v, fillTemplate(spec.system!, run));
-        case 'HumanName':
-          return hl7HumanName(v);
-        case 'Address':
-          return hl7Address(v);
-        case 'ContactPoint':
-          return hl7ContactPoint(v, spec.use as ContactPoint['use']);
-        case 'mrn':
-          return chooseMrn(v);
-        case 'nationalId': {
-          const id = chooseNationalId(v);
-          return id === undefined ? undefined : nationalId(id);
-        }
-        default:
-          return convert(v.text);
-      }
-    }
-
-    function codeableOf(v: Hl7Value) {
-      return hl7CodeableConcept(
-        v,
-        {
-          base: run.base,
-          institution: run.institution,
-          ...(spec.systems ? { systems: spec.systems } : {}),
-          ...(spec.system ? { system: fillTemplate(spec.system, run) } : {}),
-          ...(spec.table ? { table: spec.table } : {}),
-          ...(conceptMap ? { conceptMap } : {}),
-        },
-        (code, hl7System) =>
-          run.issues.push(
-            warning(
-              `${what}: local code "${code}"${hl7System ? ` (coding system "${hl7System}")` : ''} has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
-              at(firstPath),
-              'code-invalid',
-            ),
-          ),
-      );
-    }
-
-    /** HL7 NM allows `+5`, `.5`, `05`: normalised to FHIR decimal text (kept exact). */
-    function number(v: unknown) {
-      if (format !== 'hl7v2') return toDecimal(v);
-      const d = hl7Decimal(textOf(v));
-      if (!d) throw new ConversionError(`"${textOf(v)}" is not a number`);
-      return d;
-    }
-
-    function quantity(v: unknown) {
-      const value = number(v);
-      const unitRaw = unitReader ? unitReader(scope.node) : spec.unit;
-      if (unitRaw === undefined) return { value };
-      const unit = textOf(unitRaw);
-      const ucum = ucumUnit(unit);
-      if (ucum.code) return { value, unit, system: 'http://unitsofmeasure.org', code: ucum.code };
-      run.issues.push(
-        warning(`${what}: ${ucum.problem}; kept as text`, at(spec.unitPath ?? firstPath), 'code-invalid'),
-      );
-      return { value, unit };
-    }
-
-    function codeableConcept(code: string) {
-      const display = displayReader ? displayReader(scope.node) : undefined;
-      const text = display === undefined ? undefined : textOf(display);
-      const own = {
-        system: spec.system
-          ? fillTemplate(spec.system, run)
-          : `${run.base}/CodeSystem/local/${run.institution}/${spec.table}`,
-        code,
-        ...(text ? { display: text } : {}),
-      };
-      if (spec.system) return { coding: [own], ...(text ? { text } : {}) };
-      const translated = conceptMap?.translate(code) ?? [];
-      if (translated.length === 0)
-        run.issues.push(
+  function codeableOf(c: Call, v: Hl7Value) {
+    return hl7CodeableConcept(
+      v,
+      {
+        base: c.run.base,
+        institution: c.run.institution,
+        ...(spec.systems ? { systems: spec.systems } : {}),
+        ...(spec.system ? { system: fillTemplate(spec.system, c.run) } : {}),
+        ...(spec.table ? { table: spec.table } : {}),
+        ...(conceptMap ? { conceptMap } : {}),
+      },
+      (code, hl7System) =>
+        c.run.issues.push(
           warning(
-            `${what}: local code "${code}" (table ${spec.table}) has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
-            at(firstPath),
+            `${c.what}: local code "${code}"${hl7System ? ` (coding system "${hl7System}")` : ''} has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
+            at(c, firstPath),
             'code-invalid',
           ),
-        );
-      return { coding: [...translated, own], ...(text ? { text } : {}) };
-    }
+        ),
+    );
+  }
 
-    function nationalId(value: string): Identifier {
-      const check = checkNationalId(value);
-      const id: Identifier = {
-        use: 'official',
-        type: { coding: [{ system: V2_0203, code: 'NI' }] },
-        system: NATIONAL_ID_SYSTEM,
-        value: check.value,
-      };
-      if (!check.valid) {
-        id.extension = [
-          { url: `${run.base}/StructureDefinition/identifier-verification`, valueCode: 'unverified' },
-        ];
-        run.issues.push(
-          warning(
-            `${what}: national ID fails verification (${check.reason}); kept as unverified`,
-            at(firstPath),
-            'business-rule',
-          ),
-        );
-      }
-      return id;
+  /** HL7 NM allows `+5`, `.5`, `05`: normalised to FHIR decimal text (kept exact). */
+  function number(v: unknown) {
+    if (format !== 'hl7v2') return toDecimal(v);
+    const d = hl7Decimal(textOf(v));
+    if (!d) throw new ConversionError(`"${textOf(v)}" is not a number`);
+    return d;
+  }
+
+  function quantity(c: Call, v: unknown) {
+    const value = number(v);
+    const unitRaw = unitReader ? unitReader(c.scope.node) : spec.unit;
+    if (unitRaw === undefined) return { value };
+    const unit = textOf(unitRaw);
+    const ucum = ucumUnit(unit);
+    if (ucum.code) return { value, unit, system: 'http://unitsofmeasure.org', code: ucum.code };
+    c.run.issues.push(
+      warning(`${c.what}: ${ucum.problem}; kept as text`, at(c, spec.unitPath ?? firstPath), 'code-invalid'),
+    );
+    return { value, unit };
+  }
+
+  function codeableConcept(c: Call, code: string) {
+    const display = displayReader ? displayReader(c.scope.node) : undefined;
+    const text = display === undefined ? undefined : textOf(display);
+    const own = {
+      system: spec.system
+        ? fillTemplate(spec.system, c.run)
+        : `${c.run.base}/CodeSystem/local/${c.run.institution}/${spec.table}`,
+      code,
+      ...(text ? { display: text } : {}),
+    };
+    if (spec.system) return { coding: [own], ...(text ? { text } : {}) };
+    const translated = conceptMap?.translate(code) ?? [];
+    if (translated.length === 0)
+      c.run.issues.push(
+        warning(
+          `${c.what}: local code "${code}" (table ${spec.table}) has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
+          at(c, firstPath),
+          'code-invalid',
+        ),
+      );
+    return { coding: [...translated, own], ...(text ? { text } : {}) };
+  }
+
+  function nationalId(c: Call, value: string): Identifier {
+    const check = checkNationalId(value);
+    const id: Identifier = {
+      use: 'official',
+      type: { coding: [{ system: V2_0203, code: 'NI' }] },
+      system: NATIONAL_ID_SYSTEM,
+      value: check.value,
+    };
+    if (!check.valid) {
+      id.extension = [
+        { url: `${c.run.base}/StructureDefinition/identifier-verification`, valueCode: 'unverified' },
+      ];
+      c.run.issues.push(
+        warning(
+          `${c.what}: national ID fails verification (${check.reason}); kept as unverified`,
+          at(c, firstPath),
+          'business-rule',
+        ),
+      );
     }
-  };
+    return id;
+  }
+
   if (spec.warn === undefined) return produce;
   const text = spec.warn;
   return (scope, run, what) => {
@@ -430,6 +450,14 @@ export function compileValue(
     if (v !== undefined) run.issues.push(warning(`${what}: ${text}`, location(run, scope, firstPath)));
     return v;
   };
+}
+
+/** One evaluation of a compiled value: where, for whom, and whether a conversion failed. */
+interface Call {
+  readonly scope: Scope;
+  readonly run: Run;
+  readonly what: string;
+  failed: boolean;
 }
 
 /**

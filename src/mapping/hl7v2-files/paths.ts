@@ -135,15 +135,18 @@ export function compileHl7Path(path: string): Hl7Reader {
     component !== undefined ? v.text !== '' : v.repetition.raw !== '' && v.repetition.raw !== '""';
   const valuesOf = (seg: Hl7Segment): Hl7Value | Hl7Value[] | undefined => {
     const reps = seg.repetitions(field);
-    const make = (r: Hl7Repetition, i: number) => new Hl7Value(seg, field, r, i + 1, component, subComponent);
     if (rep === '*') {
-      const all = reps.map(make).filter(present);
+      const all: Hl7Value[] = [];
+      for (let i = 0; i < reps.length; i++) {
+        const v = new Hl7Value(seg, field, reps[i]!, i + 1, component, subComponent);
+        if (present(v)) all.push(v);
+      }
       return all.length ? all : undefined;
     }
     const i = rep ? Number(rep) - 1 : 0;
     const r = reps[i];
     if (!r) return undefined;
-    const v = make(r, i);
+    const v = new Hl7Value(seg, field, r, i + 1, component, subComponent);
     return present(v) ? v : undefined;
   };
   if (occ === '*' || occ?.includes('=')) {
@@ -163,13 +166,31 @@ export function compileHl7Path(path: string): Hl7Reader {
   };
 }
 
-/** The segments of that name in the innermost group that has any, else outwards. */
-function segmentsOf(group: Hl7Group, name: string): Hl7Segment[] {
+/**
+ * The segments of that name in the innermost group that has any, else outwards. A mapping reads
+ * many paths in each group, so each group indexes its segments by name once, when first asked.
+ */
+function segmentsOf(group: Hl7Group, name: string): readonly Hl7Segment[] {
   for (let g: Hl7Group | undefined = group; g; g = g.parent) {
-    const named = g.segments.filter((s) => s.name === name);
-    if (named.length) return named;
+    const named = indexOf(g).get(name);
+    if (named) return named;
   }
   return [];
+}
+
+const byName = new WeakMap<Hl7Group, Map<string, Hl7Segment[]>>();
+function indexOf(group: Hl7Group): Map<string, Hl7Segment[]> {
+  let index = byName.get(group);
+  if (!index) {
+    index = new Map();
+    for (const s of group.segments) {
+      const list = index.get(s.name);
+      if (list) list.push(s);
+      else index.set(s.name, [s]);
+    }
+    byName.set(group, index);
+  }
+  return index;
 }
 
 /** The texts at a path, as FHIRPath sees them (an absent value is the empty collection). */
