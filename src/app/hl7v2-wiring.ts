@@ -121,7 +121,7 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
         code: 'exception',
         diagnostics: 'HL7 evaluation gave neither a mapping nor a failure',
       });
-    return { mapped: e.mapped };
+    return { mapped: e.mapped, ...(e.warnings ? { warnings: e.warnings } : {}) };
   };
 
   return { acceptHttp, acceptMllp, evaluate };

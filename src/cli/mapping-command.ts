@@ -95,10 +95,14 @@ async function test(
   io: CliIo,
 ): Promise<number> {
   const mapping = await resolveMapping(which);
-  const institution = pickInstitution(mapping, institutionId);
   const raw = await readFile(sampleFile).catch(() => {
     throw new CliError(`cannot read ${sampleFile}`);
   });
+  const institution = pickInstitution(
+    mapping,
+    institutionId,
+    mapping.format === 'hl7v2' ? sendingFacilityOf(raw) : undefined,
+  );
   const inputs: { label: string; input: unknown }[] = [];
   try {
     if (mapping.format === 'csv') {
@@ -191,8 +195,12 @@ async function resolveMapping(which: string): Promise<CompiledMapping> {
   return m;
 }
 
-/** The named registry institution, else the first that declares the feed, else a sample one. */
-function pickInstitution(m: CompiledMapping, id: string | undefined): Institution {
+/**
+ * The named registry institution; else, as the gateway would identify the sender, the one whose
+ * facility codes hold the HL7 sample's MSH-4, or the first that declares the CSV/JSON feed; else
+ * a sample one.
+ */
+function pickInstitution(m: CompiledMapping, id: string | undefined, facility?: string): Institution {
   if (id !== undefined) requireMatch(id, INSTITUTION_ID, '--institution');
   let entries: Institution[] = [];
   try {
@@ -208,7 +216,23 @@ function pickInstitution(m: CompiledMapping, id: string | undefined): Institutio
   const found =
     id !== undefined
       ? entries.find((e) => e.id === id)
-      : entries.find((e) => e.formats.includes(`${m.format}:${m.feed}`));
+      : m.format === 'hl7v2'
+        ? entries.find((e) => facility !== undefined && e.facilityCodes.includes(facility))
+        : entries.find((e) => e.formats.includes(`${m.format}:${m.feed}`));
   if (found) return found;
   return sampleInstitution(id ?? m.institutions?.[0] ?? 'sample-institution', m);
+}
+
+/** MSH-4.1 of the first message in a sample (its field separator is MSH's fourth character). */
+function sendingFacilityOf(raw: Buffer): string | undefined {
+  const text = raw.toString('latin1');
+  const start = text.indexOf('MSH');
+  if (start < 0) return undefined;
+  const sep = text[start + 3];
+  if (!sep) return undefined;
+  const field = text
+    .slice(start)
+    .split(/[\r\n]/, 1)[0]!
+    .split(sep)[3];
+  return field?.split(text[start + 4] ?? '^')[0] || undefined;
 }

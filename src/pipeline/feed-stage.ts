@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import iconv from 'iconv-lite';
-import type { OperationOutcome } from 'fhir/r4';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import { uuidv7 } from '../kernel/ids.ts';
 import { issue, notFound, outcome } from '../kernel/outcomes.ts';
 import type { InboundMessage } from '../inbox/types.ts';
@@ -12,7 +12,7 @@ import type { FhirStageParts } from './fhir-stage.ts';
 import { parseFhirJson } from '../kernel/fhir-json.ts';
 import type { CompiledMapping, MappingSet } from '../mapping/engine/index.ts';
 import type { MappedMessage } from '../mapping/types.ts';
-import { checkMapped } from './validate-stage.ts';
+import { acceptedWarnings, checkMapped } from './validate-stage.ts';
 import { problemsToOutcome } from './outcomes.ts';
 import type { Submission, Verdict } from './types.ts';
 
@@ -60,7 +60,11 @@ export async function acceptFeed(
         raw,
         charset,
         state: verdict.failure ? 'failed' : 'queued',
-        ...(verdict.failure ? { outcome: verdict.failure } : {}),
+        ...(verdict.failure
+          ? { outcome: verdict.failure }
+          : verdict.warnings
+            ? { outcome: outcome(...verdict.warnings) }
+            : {}),
         ...(verdict.mapped && !verdict.failure ? { bundle: verdict.mapped.bundle } : {}),
         ...(verdict.mapped?.eventTime ? { eventTime: verdict.mapped.eventTime } : {}),
       }),
@@ -70,8 +74,10 @@ export async function acceptFeed(
   const first = failed[0] ?? stored[0]!;
   const accepted = failed.length === 0;
   const lines = stored.map((s) => `${s.message.id} ${s.message.state}${s.resend ? ' (re-send)' : ''}`);
+  // An accepted answer carries every row's warnings (each names its line and column).
   const summary = accepted
     ? outcome(
+        ...stored.flatMap((s) => (s.resend ? [] : (s.message.outcome?.issue ?? []))),
         issue({
           severity: 'information',
           code: 'informational',
@@ -97,6 +103,8 @@ export interface FeedStageParts extends FhirStageParts {
 interface FeedVerdict {
   mapped?: MappedMessage;
   failure?: OperationOutcome;
+  /** Accepted with these warnings (kept on the archive row and in the answer). */
+  warnings?: OperationOutcomeIssue[];
 }
 
 /** Map one row / object and validate what it produced, without side effects (intake and replay). */
@@ -115,9 +123,11 @@ function evaluatePiece(
     const row = format === 'csv' ? parseCsv(raw, { charset }).rows[0] : undefined;
     const input = row ? { ...row, line: line ?? row.line } : parseFhirJson(raw.toString('utf8'));
     const mapped = mapping.map(input, { institution, canonicalBase: parts.canonicalBase, archiveId });
-    const problems = checkMapped(parts, mapped.bundle).filter((p) => p.severity === 'error');
+    const checked = checkMapped(parts, mapped.bundle);
+    const problems = checked.filter((p) => p.severity === 'error');
     if (problems.length > 0) return { mapped, failure: problemsToOutcome(problems) };
-    return { mapped };
+    const warnings = acceptedWarnings(mapped, checked);
+    return { mapped, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     if (err instanceof MappingError) return { failure: problemsToOutcome(err.problems) };
     throw err;
@@ -181,7 +191,9 @@ export function feedEvaluator(
       m.charset ?? institution.charset,
       m.id,
     );
-    return v.failure ? { failure: v.failure } : { mapped: v.mapped! };
+    return v.failure
+      ? { failure: v.failure }
+      : { mapped: v.mapped!, ...(v.warnings ? { warnings: v.warnings } : {}) };
   };
 }
 

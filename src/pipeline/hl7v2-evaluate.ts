@@ -1,4 +1,4 @@
-import type { OperationOutcome } from 'fhir/r4';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import type { Institution } from '../institutions/types.ts';
 import { mapHl7Message } from '../mapping/hl7v2-files/map-message.ts';
 import { MappingError, type MappedMessage, type MappingProblem } from '../mapping/types.ts';
@@ -7,12 +7,14 @@ import type { FhirModel } from '../repository/fhir-model.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { shippedMappings, type MappingSet } from '../mapping/engine/index.ts';
 import { problemsToOutcome } from './outcomes.ts';
-import { checkMapped } from './validate-stage.ts';
+import { acceptedWarnings, checkMapped } from './validate-stage.ts';
 
 /** One HL7 v2 message judged: parsed (when it could be), mapped (when it could be), and why not. */
 export interface Hl7Evaluation {
   parsed?: ParsedHl7;
   mapped?: MappedMessage;
+  /** Accepted with these warnings (kept on the archive row, sent as ERR severity W). */
+  warnings?: OperationOutcomeIssue[];
   /** undefined = accepted. `reject` → AR (unsupported type/version); `error` → AE (content). */
   failure?: { kind: 'error' | 'reject'; problems: MappingProblem[]; outcome: OperationOutcome };
 }
@@ -44,9 +46,11 @@ export function evaluateHl7(
     }
     const ctx = { institution, canonicalBase: env.canonicalBase, archiveId };
     const mapped = mapHl7Message(env.mappings ?? shippedMappings(), parsed, ctx);
-    const problems = checkMapped(env, mapped.bundle).filter((p) => p.severity === 'error');
+    const checked = checkMapped(env, mapped.bundle);
+    const problems = checked.filter((p) => p.severity === 'error');
     if (problems.length > 0) return { ...fail(parsed, 'error', problems), mapped };
-    return { parsed, mapped };
+    const warnings = acceptedWarnings(mapped, checked);
+    return { parsed, mapped, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     if (err instanceof MappingError) return fail(parsed, err.kind, err.problems);
     throw err;

@@ -4,7 +4,8 @@ import type { InboundMessage } from '../inbox/types.ts';
 import type { Institution } from '../institutions/types.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import { buildAck } from '../ingest/hl7v2/ack.ts';
-import type { MappingError } from '../mapping/types.ts';
+import type { OperationOutcomeIssue } from 'fhir/r4';
+import type { MappingError, MappingProblem } from '../mapping/types.ts';
 import type { MappingSet } from '../mapping/engine/index.ts';
 import { decodeHl7, encodeHl7, splitHl7Messages } from '../parse/hl7v2/index.ts';
 import { archiveAndEnqueue } from './archive.ts';
@@ -111,7 +112,11 @@ async function archiveAndAck(
       raw,
       charset,
       state: e.failure ? 'failed' : 'queued',
-      ...(e.failure ? { outcome: e.failure.outcome } : {}),
+      ...(e.failure
+        ? { outcome: e.failure.outcome }
+        : e.warnings
+          ? { outcome: { resourceType: 'OperationOutcome', issue: e.warnings } }
+          : {}),
       ...(e.mapped && !e.failure ? { bundle: e.mapped.bundle } : {}),
       ...(e.mapped?.eventTime ? { eventTime: e.mapped.eventTime } : {}),
     });
@@ -138,6 +143,7 @@ async function archiveAndAck(
       code: 'AA',
       controlId: ackId,
       text: `Accepted as message ${message.id}`,
+      ...(e.warnings ? { problems: e.warnings.map(warningProblem) } : {}),
     });
     return { ack, code: 'AA', message, foreignFacility, storageDown: false };
   } catch (err) {
@@ -158,6 +164,14 @@ async function archiveAndAck(
     });
     return { ack, code: 'AR', foreignFacility, storageDown: true };
   }
+}
+
+/** An accepted message's warning as an ERR segment (severity W; the place as the mapping named it). */
+function warningProblem(i: OperationOutcomeIssue): MappingProblem {
+  return {
+    severity: 'warning',
+    text: i.expression?.[0] ? `${i.expression[0]}: ${i.diagnostics ?? i.code}` : (i.diagnostics ?? i.code),
+  };
 }
 
 function outcomeOf(err: MappingError) {

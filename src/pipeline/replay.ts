@@ -1,6 +1,7 @@
+import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { InboundMessage } from '../inbox/types.ts';
 import type { InstitutionRegistry } from '../institutions/types.ts';
-import { notFound, notSupported } from '../kernel/outcomes.ts';
+import { notFound, notSupported, outcome } from '../kernel/outcomes.ts';
 import { acceptedOutcome } from './outcomes.ts';
 import { evaluateFhir, type FhirStageParts } from './fhir-stage.ts';
 import type { Verdict } from './types.ts';
@@ -9,6 +10,8 @@ import type { Verdict } from './types.ts';
 export type Evaluate = (message: InboundMessage) => Promise<{
   mapped?: { type: string; eventTime?: string; bundle: unknown };
   failure?: Verdict['outcome'];
+  /** Accepted with these warnings: kept with the accepted note. */
+  warnings?: OperationOutcomeIssue[];
 }>;
 
 /**
@@ -30,10 +33,11 @@ export function createReplay(
   return async function replay(message: InboundMessage): Promise<Verdict> {
     const evaluate = all[message.format];
     if (!evaluate) throw notSupported(`Messages of format ${message.format} cannot be replayed yet`, 422);
-    const { mapped, failure } = await evaluate(message);
+    const { mapped, failure, warnings } = await evaluate(message);
+    const accepted = outcome(...acceptedOutcome(message.id, false).issue, ...(warnings ?? []));
     await parts.inbox.replace(message.id, {
       state: failure ? 'failed' : 'queued',
-      ...(failure ? { outcome: failure } : { outcome: acceptedOutcome(message.id, false) }),
+      outcome: failure ?? accepted,
       ...(mapped && !failure
         ? {
             bundle: mapped.bundle as any,
@@ -57,7 +61,7 @@ export function createReplay(
       message: after,
       resend: false,
       accepted: !failure,
-      outcome: failure ?? acceptedOutcome(message.id, false),
+      outcome: failure ?? accepted,
       format: message.format,
     };
   };

@@ -1,6 +1,6 @@
 import type { Bundle, OperationOutcomeIssue } from 'fhir/r4';
 import type { FhirModel } from '../repository/fhir-model.ts';
-import type { MappingProblem } from '../mapping/types.ts';
+import type { MappedMessage, MappingProblem } from '../mapping/types.ts';
 import { labelBundle, type SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { knownProfiles, validateResource, type ProfileRegistry } from '../validate/index.ts';
 import { tagUnverifiedNationalIds } from '../validate/unverified-tag.ts';
@@ -74,4 +74,24 @@ export function checkMapped(
 ): MappingProblem[] {
   if (env.sensitivity) labelBundle(bundle, env.sensitivity);
   return validateMappedBundle(env.model, bundle, env);
+}
+
+/**
+ * What an accepted message would leave unseen: the mapping's warnings (an untranslated code kept
+ * with its local system, an element's `warn`, a resource left out by `otherwise`) and the
+ * validation's. They are kept on the message's archive row and told to the sender (HL7: ERR
+ * segments of severity W in the AA; other formats: the 202's OperationOutcome).
+ */
+export function acceptedWarnings(mapped: MappedMessage, checked: MappingProblem[]): OperationOutcomeIssue[] {
+  return [
+    ...mapped.issues.filter((i) => i.severity === 'warning'),
+    ...checked
+      .filter((p) => p.severity === 'warning')
+      .map((p): OperationOutcomeIssue => ({
+        severity: 'warning',
+        code: 'invalid',
+        diagnostics: p.text,
+        ...(p.expression ? { expression: [p.expression] } : {}),
+      })),
+  ];
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,30 @@ describe('hie mapping', () => {
     expect(body.results[0].bundle.type).toBe('transaction');
     expect(r.out).toContain('"value":5.60');
     expect(body.results[1].issues.map((i: { severity: string }) => i.severity)).toEqual(['warning']);
+  });
+
+  it('test of an HL7 sample without --institution maps it as the registered sender of its MSH-4', async () => {
+    const r = await run(['test', 'oru-r01', path.join(SAMPLES, 'oru-r01.hl7'), '--json']);
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.out);
+    const sources = body.results[0].bundle.entry.map(
+      (e: { resource: { meta?: { source?: string } } }) => e.resource.meta?.source,
+    );
+    // MSH-4 "CPH" is a facility code of the county people's hospital in registry/institutions.json.
+    expect(new Set(sources)).toEqual(
+      new Set(['https://county-hie.org/fhir/institution/county-peoples-hospital#sample-1']),
+    );
+    const unknown = await mkdtemp(path.join(os.tmpdir(), 'hie-cli-map-'));
+    const file = path.join(unknown, 'other.hl7');
+    await writeFile(
+      file,
+      readFileSync(path.join(SAMPLES, 'oru-r01.hl7'), 'utf8').replace('|PACS|CPH|', '|PACS|NOPE|'),
+    );
+    const other = JSON.parse((await run(['test', 'oru-r01', file, '--json'])).out);
+    await rm(unknown, { recursive: true });
+    expect(other.results[0].bundle.entry[0].resource.meta.source).toMatch(
+      /\/institution\/sample-institution#/,
+    );
   });
 
   it('test exits 1 on a mapping error and names line and column', async () => {

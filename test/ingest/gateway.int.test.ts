@@ -254,6 +254,39 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(foreign.status).toBe(403);
     });
 
+    it('accepts a message with a warning: AA with an ERR of severity W, the warning kept with the message', async () => {
+      const token = await gw.institutionToken(CPH);
+      // PV1-2 "ZZ" is a local patient class the ConceptMap does not know: kept, and reported.
+      const local = adt('MSG0020', 'MRN020').replace('PV1|1|I|', 'PV1|1|ZZ|');
+      const res = await post('/ingest/hl7v2', local, 'application/hl7-v2', token);
+      const ack = await res.text();
+      expect(ack).toContain('MSA|AA|MSG0020');
+      const err = ack.split('\r').find((seg) => seg.startsWith('ERR|'));
+      expect(err).toBeDefined();
+      const fields = err!.split('|');
+      expect(fields[3]).toBe('0^Message accepted^HL70357');
+      expect(fields[4]).toBe('W');
+      expect(fields[8]).toMatch(/PV1-2.*"ZZ".*kept with its local system/);
+      const id = messageIdOf(res);
+      expect((await gw.settled(id))?.state).toBe('stored');
+      // The sender reads the warning later with its message, after the worker stored it.
+      const shown: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages/${id}`, {
+          headers: { Authorization: `Bearer ${token}` },
+        })
+      ).json();
+      expect(shown.outcome.issue).toContainEqual(
+        expect.objectContaining({
+          severity: 'warning',
+          expression: ['PV1-2'],
+          diagnostics: expect.stringMatching(/local code "ZZ" has no translation/),
+        }),
+      );
+      // A clean message has no ERR.
+      const clean = await post('/ingest/hl7v2', adt('MSG0021', 'MRN021'), 'application/hl7-v2', token);
+      expect(await clean.text()).not.toContain('\rERR|');
+    });
+
     it('acknowledges several messages in one POST, one ACK per line in order', async () => {
       const token = await gw.institutionToken(CPH);
       const res = await post(
@@ -306,6 +339,31 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
         token,
       );
       expect(utf8.status).toBe(202);
+
+      // A diagnosis code the ConceptMap does not know: accepted (202), the warning in the answer and
+      // kept with the row's message, naming its line and column.
+      const header0 = sample.split(/\r?\n/)[0]!;
+      const unknownDx = sample
+        .split(/\r?\n/)[1]!
+        .replace('V20261101001', 'V20261101031')
+        .replace(',GXY,', ',ZZ99,');
+      const warned = await post(
+        '/ingest/csv/village-visits',
+        iconv.encode(`${header0}\r\n${unknownDx}\r\n`, 'gb18030'),
+        'text/csv',
+        token,
+      );
+      expect(warned.status).toBe(202);
+      const answer: any = await warned.json();
+      const warning = expect.objectContaining({
+        severity: 'warning',
+        expression: ['line 2, column "诊断编码"'],
+        diagnostics: expect.stringContaining('"ZZ99"'),
+      });
+      expect(answer.issue).toContainEqual(warning);
+      const row = await gw.settled(messageIdOf(warned));
+      expect(row?.state).toBe('stored');
+      expect(row?.outcome?.issue).toContainEqual(warning);
 
       // A row without a required cell: 422 naming line and column; the good row of the same file is kept.
       const header = sample.split(/\r?\n/)[0]!;

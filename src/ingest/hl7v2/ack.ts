@@ -27,6 +27,7 @@ export interface AckOptions {
 }
 
 const TABLE_0357: Record<string, string> = {
+  '0': 'Message accepted',
   '100': 'Segment sequence error',
   '101': 'Required field missing',
   '102': 'Data type error',
@@ -106,7 +107,8 @@ function err25(p: MappingProblem, d: Hl7Delimiters, esc: (t: string) => string):
         n(at.subComponent),
       ]).join(c)
     : '';
-  const code = at?.code ?? '207';
+  // A warning on an accepted message without a place of its own: 0, "message accepted".
+  const code = at?.code ?? (p.severity === 'warning' ? '0' : '207');
   const fields = [
     'ERR',
     '',
@@ -124,7 +126,9 @@ function err25(p: MappingProblem, d: Hl7Delimiters, esc: (t: string) => string):
 function err23(problems: MappingProblem[], d: Hl7Delimiters, esc: (t: string) => string): string {
   const reps = problems.map((p) => {
     const at = p.hl7;
-    const ce = [at?.code ?? '207', esc(p.text), 'HL70357'].join(d.subComponent);
+    const ce = [at?.code ?? (p.severity === 'warning' ? '0' : '207'), esc(p.text), 'HL70357'].join(
+      d.subComponent,
+    );
     return [at?.segment ?? '', at ? String(at.sequence) : '', n(at?.field), ce].join(d.component);
   });
   return ['ERR', reps.join(d.repetition)].join(d.field);

@@ -56,8 +56,12 @@ export function ingestRoutes(opts: IngestRoutesOptions): Router {
   for (const format of ['csv', 'json'] as const) {
     r.post(`/ingest/${format}/:feed`, raw, async (req, res) => {
       const feed = String(req.params.feed);
-      if (!/^[a-z0-9-]{1,40}$/.test(feed))
-        throw fail(400, { code: 'invalid', diagnostics: `Feed name "${feed}" is not valid (a-z, 0-9, -)` });
+      // The mapping schema's `feed` pattern: any feed a mapping file can name can be posted to.
+      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(feed))
+        throw fail(400, {
+          code: 'invalid',
+          diagnostics: `Feed name "${feed}" is not valid (a-z, 0-9 and -, starting with a letter or digit, at most 63)`,
+        });
       const institution = await submittingInstitution(res, opts.registry);
       const charset = charsetOf(req);
       const verdict = await opts.handlers.feed(

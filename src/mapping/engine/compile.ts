@@ -160,6 +160,12 @@ export function compileMapping(
       }
       return { target: e.target, set, value: value(e, epath) };
     });
+    const keyAs = r.key.value.as;
+    if (keyAs !== undefined && !['string', 'code', 'mrn'].includes(keyAs))
+      at(
+        [...path, 'key', 'value', 'as'],
+        `a key is text: as may be string, code or mrn (a CX list's MRN), not ${keyAs}`,
+      );
     return {
       name: r.name,
       type: r.type,

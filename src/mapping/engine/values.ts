@@ -1,27 +1,33 @@
-import type { ContactPoint, Identifier, OperationOutcomeIssue } from 'fhir/r4';
-import { isLosslessNumber } from 'lossless-json';
-import { checkNationalId, NATIONAL_ID_SYSTEM } from '../../identity/national-id.ts';
 import type { LoadedConceptMap } from './conceptmaps.ts';
-import { ConversionError, toBoolean, toDate, toDateTime, toDecimal, toInteger, ucumUnit } from './convert.ts';
 import { compileCondition, fhirPathScalar, type FhirPathFn } from './fhirpath.ts';
 import { csvReader, jsonReader, type Reader } from './paths.ts';
+import { at, compileConversion, fail, type Call } from './value-conversion.ts';
 import { compileHl7Path, Hl7Value, locateHl7, type Hl7Group } from '../hl7v2-files/paths.ts';
-import {
-  chooseMrn,
-  chooseNationalId,
-  hl7Address,
-  hl7CodeableConcept,
-  hl7Attachment,
-  hl7Decimal,
-  hl7AttachmentLink,
-  hl7ContactPoint,
-  hl7DateTime,
-  hl7HumanName,
-  hl7Identifier,
-} from '../hl7v2-files/conversions.ts';
 import type { Hl7ErrorCode, Hl7Location } from '../types.ts';
+import {
+  fillTemplate,
+  isTrue,
+  location,
+  textOf,
+  warning,
+  type InputFormat,
+  type Produced,
+  type Run,
+  type Scope,
+} from './run.ts';
 
-export type InputFormat = 'csv' | 'json' | 'hl7v2';
+export {
+  fillTemplate,
+  isTrue,
+  location,
+  textOf,
+  V2_0203,
+  warning,
+  type InputFormat,
+  type Produced,
+  type Run,
+  type Scope,
+} from './run.ts';
 
 /** Conversions of whole HL7 fields (composite data types): HL7 input only. */
 const HL7_ONLY = new Set([
@@ -32,6 +38,8 @@ const HL7_ONLY = new Set([
   'Coding',
   'Attachment',
   'AttachmentLink',
+  // An instant needs an offset; only HL7 TS is read with the institution's timezone for it.
+  'instant',
 ]);
 
 /** The raw shape of a value spec in a mapping file (see mappings/schema/mapping.schema.json). */
@@ -59,60 +67,7 @@ export interface ValueSpec {
   warn?: string;
 }
 
-/** Where a value is read: the CSV row, or a JSON node with its absolute pointer. */
-export interface Scope {
-  node: unknown;
-  /** The same node with plain numbers, for FHIRPath. */
-  fp: unknown;
-  pointer: string;
-  /** HL7: the FHIRPath environment of this segment group (with the file's vars); else the run's. */
-  env?: Record<string, unknown>;
-  /** The labels of this scope's group and of the groups around it, innermost first ('' = the message). */
-  chain?: readonly string[];
-}
-
-/** A resource the run produces, with the group it was produced in (its chain). */
-export interface Produced {
-  fullUrl: string;
-  chain: readonly string[];
-}
-
-/** What one message's run shares: the institution, warnings, errors, produced fullUrls. */
-export interface Run {
-  format: InputFormat;
-  line: number;
-  base: string;
-  institution: string;
-  timezone: string;
-  env: Record<string, unknown>;
-  /** Resource name → what the run produces of it (several for a repeated resource). */
-  produced: Map<string, Produced[]>;
-  issues: OperationOutcomeIssue[];
-  errors: { text: string; expression: string; hl7?: Hl7Location & { code: Hl7ErrorCode } }[];
-}
-
 export type CompiledValue = (scope: Scope, run: Run, what: string) => unknown;
-
-export const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
-
-export function fillTemplate(text: string, run: Pick<Run, 'base' | 'institution'>): string {
-  return text.replace(/\{base\}/g, run.base).replace(/\{institution\}/g, run.institution);
-}
-
-/**
- * `line 3, column "收缩压"` for CSV; the absolute pointer for JSON (`$` = the whole message);
- * HL7: the segment group and the path (`ORC[2]/RXA-5`, `PID-3`, `MSH[1]` for the whole message).
- */
-export function location(run: Run, scope: Scope, where?: string): string {
-  if (run.format === 'hl7v2')
-    return where ? (scope.pointer ? `${scope.pointer}/${where}` : where) : scope.pointer || 'MSH[1]';
-  if (run.format === 'csv') return where ? `line ${run.line}, column "${where}"` : `line ${run.line}`;
-  return `${scope.pointer}${where ?? ''}` || '$';
-}
-
-export function textOf(raw: unknown): string {
-  return isLosslessNumber(raw) ? raw.value : String(raw);
-}
 
 /**
  * Compiles a value spec once. The returned function gives the FHIR value, or undefined when the
@@ -208,6 +163,8 @@ export function compileValue(
     return evaluate(scope, run, what);
   };
 
+  const guarded = compileConversion(spec, { format, conceptMap, unitReader, displayReader, firstPath });
+
   const evaluate: CompiledValue = (scope, run, what) => {
     const c: Call = { scope, run, what, failed: false };
     const env = scope.env ?? run.env;
@@ -264,185 +221,6 @@ export function compileValue(
     return one;
   };
 
-  // Conversions of one evaluation (`c`): defined once per compiled value, not per call.
-  function at(c: Call, where?: string) {
-    return location(c.run, c.scope, where);
-  }
-
-  function fail(c: Call, text: string, where?: string, hl7?: Hl7Location & { code: Hl7ErrorCode }) {
-    c.run.errors.push({ text: `${c.what}: ${text}`, expression: at(c, where), ...(hl7 ? { hl7 } : {}) });
-    return undefined;
-  }
-
-  function guarded(c: Call, v: unknown): unknown {
-    try {
-      return convert(c, v);
-    } catch (err) {
-      if (!(err instanceof ConversionError)) throw err;
-      c.failed = true;
-      return fail(c, err.message, firstPath, v instanceof Hl7Value ? { ...v.at, code: '102' } : undefined);
-    }
-  }
-
-  function convert(c: Call, v: unknown): unknown {
-    if (v instanceof Hl7Value) return convertHl7(c, v);
-    switch (spec.as) {
-      case undefined:
-        return v;
-      case 'string':
-      case 'code':
-        return textOf(v);
-      case 'integer':
-        return toInteger(v);
-      case 'decimal':
-        return number(v);
-      case 'boolean':
-        return toBoolean(v);
-      case 'date':
-        if (format === 'hl7v2') return hl7DateTime(textOf(v), c.run.timezone, MSH1, 'date');
-        return toDate(textOf(v));
-      case 'instant':
-        if (format === 'hl7v2') return hl7DateTime(textOf(v), c.run.timezone, MSH1, 'instant');
-        throw new ConversionError('instant is for HL7 v2 input only');
-      case 'dateTime':
-        if (format === 'hl7v2') return hl7DateTime(textOf(v), c.run.timezone, MSH1, 'dateTime');
-        return toDateTime(textOf(v), c.run.timezone);
-      case 'Quantity':
-        return quantity(c, v);
-      case 'CodeableConcept':
-        return codeableConcept(c, textOf(v));
-      case 'Identifier':
-        return { system: fillTemplate(spec.system!, c.run), value: textOf(v) };
-      case 'nationalId':
-        return nationalId(c, textOf(v));
-      default:
-        throw new ConversionError(`unknown conversion "${spec.as}"`);
-    }
-  }
-
-  /** A value read by an HL7 path: composite types convert the whole field repetition. */
-  function convertHl7(c: Call, v: Hl7Value): unknown {
-    switch (spec.as) {
-      case 'dateTime':
-      case 'date':
-      case 'instant':
-        return hl7DateTime(v.text, c.run.timezone, v.at, spec.as);
-      case 'CodeableConcept':
-        return codeableOf(c, v);
-      case 'Coding':
-        return codeableOf(c, v)?.coding?.[0];
-      case 'Attachment':
-        return hl7Attachment(v);
-      case 'AttachmentLink':
-        return hl7AttachmentLink(v);
-      case 'Identifier':
-        return hl7Identifier(v, fillTemplate(spec.system!, c.run));
-      case 'HumanName':
-        return hl7HumanName(v);
-      case 'Address':
-        return hl7Address(v);
-      case 'ContactPoint':
-        return hl7ContactPoint(v, spec.use as ContactPoint['use']);
-      case 'mrn':
-        return chooseMrn(v);
-      case 'nationalId': {
-        const id = chooseNationalId(v);
-        return id === undefined ? undefined : nationalId(c, id);
-      }
-      default:
-        return convert(c, v.text);
-    }
-  }
-
-  function codeableOf(c: Call, v: Hl7Value) {
-    return hl7CodeableConcept(
-      v,
-      {
-        base: c.run.base,
-        institution: c.run.institution,
-        ...(spec.systems ? { systems: spec.systems } : {}),
-        ...(spec.system ? { system: fillTemplate(spec.system, c.run) } : {}),
-        ...(spec.table ? { table: spec.table } : {}),
-        ...(conceptMap ? { conceptMap } : {}),
-      },
-      (code, hl7System) =>
-        c.run.issues.push(
-          warning(
-            `${c.what}: local code "${code}"${hl7System ? ` (coding system "${hl7System}")` : ''} has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
-            at(c, firstPath),
-            'code-invalid',
-          ),
-        ),
-    );
-  }
-
-  /** HL7 NM allows `+5`, `.5`, `05`: normalised to FHIR decimal text (kept exact). */
-  function number(v: unknown) {
-    if (format !== 'hl7v2') return toDecimal(v);
-    const d = hl7Decimal(textOf(v));
-    if (!d) throw new ConversionError(`"${textOf(v)}" is not a number`);
-    return d;
-  }
-
-  function quantity(c: Call, v: unknown) {
-    const value = number(v);
-    const unitRaw = unitReader ? unitReader(c.scope.node) : spec.unit;
-    if (unitRaw === undefined) return { value };
-    const unit = textOf(unitRaw);
-    const ucum = ucumUnit(unit);
-    if (ucum.code) return { value, unit, system: 'http://unitsofmeasure.org', code: ucum.code };
-    c.run.issues.push(
-      warning(`${c.what}: ${ucum.problem}; kept as text`, at(c, spec.unitPath ?? firstPath), 'code-invalid'),
-    );
-    return { value, unit };
-  }
-
-  function codeableConcept(c: Call, code: string) {
-    const display = displayReader ? displayReader(c.scope.node) : undefined;
-    const text = display === undefined ? undefined : textOf(display);
-    const own = {
-      system: spec.system
-        ? fillTemplate(spec.system, c.run)
-        : `${c.run.base}/CodeSystem/local/${c.run.institution}/${spec.table}`,
-      code,
-      ...(text ? { display: text } : {}),
-    };
-    if (spec.system) return { coding: [own], ...(text ? { text } : {}) };
-    const translated = conceptMap?.translate(code) ?? [];
-    if (translated.length === 0)
-      c.run.issues.push(
-        warning(
-          `${c.what}: local code "${code}" (table ${spec.table}) has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
-          at(c, firstPath),
-          'code-invalid',
-        ),
-      );
-    return { coding: [...translated, own], ...(text ? { text } : {}) };
-  }
-
-  function nationalId(c: Call, value: string): Identifier {
-    const check = checkNationalId(value);
-    const id: Identifier = {
-      use: 'official',
-      type: { coding: [{ system: V2_0203, code: 'NI' }] },
-      system: NATIONAL_ID_SYSTEM,
-      value: check.value,
-    };
-    if (!check.valid) {
-      id.extension = [
-        { url: `${c.run.base}/StructureDefinition/identifier-verification`, valueCode: 'unverified' },
-      ];
-      c.run.issues.push(
-        warning(
-          `${c.what}: national ID fails verification (${check.reason}); kept as unverified`,
-          at(c, firstPath),
-          'business-rule',
-        ),
-      );
-    }
-    return id;
-  }
-
   if (spec.warn === undefined) return produce;
   const text = spec.warn;
   return (scope, run, what) => {
@@ -450,14 +228,6 @@ export function compileValue(
     if (v !== undefined) run.issues.push(warning(`${what}: ${text}`, location(run, scope, firstPath)));
     return v;
   };
-}
-
-/** One evaluation of a compiled value: where, for whom, and whether a conversion failed. */
-interface Call {
-  readonly scope: Scope;
-  readonly run: Run;
-  readonly what: string;
-  failed: boolean;
 }
 
 /**
@@ -476,19 +246,3 @@ function resolveReference(
 }
 
 /** A condition holds only on `[true]`; empty and `[false]` do not; anything else is an error. */
-const MSH1: Hl7Location = { segment: 'MSH', sequence: 1 };
-
-export function isTrue(out: unknown[], wrong: () => void): boolean {
-  if (out.length === 0) return false;
-  if (out.length === 1 && typeof out[0] === 'boolean') return out[0];
-  wrong();
-  return false;
-}
-
-export function warning(
-  text: string,
-  expression: string,
-  code: OperationOutcomeIssue['code'] = 'informational',
-): OperationOutcomeIssue {
-  return { severity: 'warning', code, diagnostics: text, expression: [expression] };
-}

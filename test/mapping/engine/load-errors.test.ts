@@ -100,6 +100,20 @@ describe('loadMappings refuses broken files with file, line and reason', () => {
     expect(ps[0]!.reason).toContain('no resource is named "person"');
   });
 
+  it('a key converted to something that is not text, and an HL7-only conversion in a CSV file', async () => {
+    const key = GOOD.replace('value: { path: 患者编号 }', 'value: { path: 患者编号, as: date }');
+    const ps = await problems({ 'csv/small.yaml': key });
+    expect(ps[0]!.reason).toContain('a key is text: as may be string, code or mrn');
+    expect(ps[0]!.line).toBe(8);
+    const instant = GOOD.replace(
+      'path: 姓名 }',
+      'path: 姓名 }\n      - { target: meta.lastUpdated, path: 时间, as: instant }',
+    );
+    const ps2 = await problems({ 'csv/small.yaml': instant });
+    expect(ps2[0]!.reason).toContain('instant converts an HL7 field: it is for HL7 v2 input only');
+    expect(ps2[0]!.line).toBe(11);
+  });
+
   it('a tie between two equally specific mappings is a load error; a more specific one is not', async () => {
     const other = GOOD.replace('id: small', 'id: small-two');
     const ps = await problems({ 'csv/small.yaml': GOOD, 'csv/small-two.yaml': other });
