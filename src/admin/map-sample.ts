@@ -4,14 +4,15 @@ import type { Institution } from '../institutions/types.ts';
 import { parseFhirJson } from '../kernel/fhir-json.ts';
 import { badRequest } from '../kernel/outcomes.ts';
 import type { CompiledMapping } from '../mapping/engine/index.ts';
-import { MappingError } from '../mapping/types.ts';
+import { MappingError, type MappingProblem } from '../mapping/types.ts';
+import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { parseCsv } from '../parse/csv/parse-csv.ts';
-import { splitHl7Messages } from '../parse/hl7v2/index.ts';
+import { decodeHl7, splitHl7Messages } from '../parse/hl7v2/index.ts';
+import { checkMapped } from '../pipeline/validate-stage.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
-import { validateStructure } from '../repository/validation/index.ts';
 
 export interface SampleMessage {
-  /** `line 3` for a CSV row, `body` for a JSON object. */
+  /** `line 3` for a CSV row, `message 2` for an HL7 message, `body` for a JSON object. */
   label: string;
   /** Absent when the mapping refused the message (its errors are in `issues`). */
   bundle?: Bundle;
@@ -19,14 +20,23 @@ export interface SampleMessage {
 }
 
 /**
- * Maps a sample the way `hie mapping test` does — one message per CSV row, one for a JSON
- * object — and checks every produced resource's structure, without archiving or storing anything.
- * A sample that cannot be read at all is a 400; a message the mapping refuses is a result.
+ * Maps a sample as the gateway would — one message per CSV row or HL7 message, one for a JSON
+ * object — and runs the gateway's checks on what it produced (sensitivity labels, then base R4
+ * structure and the region's profiles), without archiving or storing anything. Shared by
+ * `hie mapping test` and `POST /admin/mappings/{id}/$test`, so a sample that passes here passes
+ * at `/ingest`. A sample that cannot be read at all is a 400; a message the mapping refuses is a
+ * result.
  */
 export function mapSample(
   mapping: CompiledMapping,
   raw: Buffer,
-  opts: { institution: Institution; canonicalBase: string; model: FhirModel; charset?: string },
+  opts: {
+    institution: Institution;
+    canonicalBase: string;
+    model: FhirModel;
+    sensitivity?: SensitivityRules;
+    charset?: string;
+  },
 ): SampleMessage[] {
   const inputs = readSample(mapping, raw, opts.charset ?? (isUtf8(raw) ? 'UTF-8' : opts.institution.charset));
   return inputs.map(({ label, input }, n) => {
@@ -37,29 +47,23 @@ export function mapSample(
     };
     try {
       const msg = mapping.map(input, ctx);
-      const issues: OperationOutcomeIssue[] = [...msg.issues];
-      (msg.bundle.entry ?? []).forEach((e, i) => {
-        if (!e.resource) return;
-        issues.push(
-          ...validateStructure(opts.model, e.resource as unknown as Record<string, unknown>, {
-            pathPrefix: `Bundle.entry[${i}].resource`,
-          }),
-        );
-      });
+      const checked = checkMapped(opts, msg.bundle);
+      const issues: OperationOutcomeIssue[] = [...msg.issues, ...checked.map(toIssue)];
       return { label, bundle: msg.bundle, issues };
     } catch (err) {
       if (!(err instanceof MappingError)) throw err;
-      return {
-        label,
-        issues: err.problems.map((p) => ({
-          severity: p.severity,
-          code: 'processing' as const,
-          diagnostics: p.text,
-          ...(p.expression ? { expression: [p.expression] } : {}),
-        })),
-      };
+      return { label, issues: err.problems.map(toIssue) };
     }
   });
+}
+
+function toIssue(p: MappingProblem): OperationOutcomeIssue {
+  return {
+    severity: p.severity,
+    code: 'processing',
+    diagnostics: p.text,
+    ...(p.expression ? { expression: [p.expression] } : {}),
+  };
 }
 
 function readSample(
@@ -74,7 +78,9 @@ function readSample(
       return rows.map((row) => ({ label: `line ${row.line}`, input: row }));
     }
     if (mapping.format === 'hl7v2') {
-      const messages = splitHl7Messages(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+      // As sent: UTF-8, else the charset MSH-18 names, else the institution's.
+      const text = isUtf8(raw) ? raw.toString('utf8') : decodeHl7(raw, { defaultCharset: charset }).text;
+      const messages = splitHl7Messages(text);
       return messages.map((text, i) => ({ label: `message ${i + 1}`, input: text }));
     }
     const value = parseFhirJson(new TextDecoder('utf-8', { fatal: true }).decode(raw));

@@ -8,6 +8,7 @@ import type { CompiledMapping, LoadProblem } from '../mapping/engine/index.ts';
 import type { LiveMappings } from '../mapping/live/live-mappings.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
 import { mapSample } from './map-sample.ts';
+import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { requireAdmin } from './require-admin.ts';
 
 export interface MappingsRoutesDeps {
@@ -18,6 +19,8 @@ export interface MappingsRoutesDeps {
   maxBodyBytes: number;
   /** To test as a registered institution (its timezone, charset, id in keys); absent: a sample one. */
   institutions?: Pick<InstitutionRegistry, 'get' | 'list'>;
+  /** The rule table the gateway labels with (a sample is labelled and validated as at /ingest). */
+  sensitivity?: SensitivityRules;
 }
 
 const INSTITUTION_ID = /^[a-z0-9-]{2,40}$/;
@@ -46,6 +49,8 @@ export function mappingsRoutes(deps: MappingsRoutesDeps): Router {
         ...(m.messageTypes ? { messageTypes: [...m.messageTypes] } : {}),
         // Empty with `default: true`: the shipped mapping for every institution without its own.
         institutions: [...(m.institutions ?? [])],
+        // HL7: the sending applications (MSH-3) the file is limited to, when it names any.
+        ...(m.applications ? { applications: [...m.applications] } : {}),
         default: m.institutions === undefined,
         file: relative(live.dir, m.file),
         ...live.usage(m.id),
@@ -78,6 +83,7 @@ export function mappingsRoutes(deps: MappingsRoutesDeps): Router {
       institution,
       canonicalBase: deps.canonicalBase,
       model: deps.model,
+      ...(deps.sensitivity ? { sensitivity: deps.sensitivity } : {}),
       ...(charset ? { charset } : {}),
     });
     const ok = messages.every((m) => !m.issues.some((i) => i.severity === 'error' || i.severity === 'fatal'));

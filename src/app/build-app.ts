@@ -216,6 +216,7 @@ export function buildApp(parts: AppParts): BuiltApp {
         canonicalBase: config.canonicalBase,
         maxBodyBytes: config.maxBodyBytes,
         institutions: parts.ingest.registry,
+        ...(parts.ingest.sensitivity ? { sensitivity: parts.ingest.sensitivity } : {}),
       }),
     );
   }

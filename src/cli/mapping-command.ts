@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isUtf8 } from 'node:buffer';
-import type { OperationOutcomeIssue } from 'fhir/r4';
-import { parseFhirJson, stringifyFhirJson } from '../kernel/fhir-json.ts';
+import { stringifyFhirJson } from '../kernel/fhir-json.ts';
+import { OperationOutcomeError } from '../kernel/outcomes.ts';
+import { mapSample, type SampleMessage } from '../admin/map-sample.ts';
 import type { Institution, InstitutionEntry } from '../institutions/types.ts';
 import {
   DEFAULT_MAPPINGS_DIR,
@@ -17,12 +17,9 @@ import {
   type CompiledMapping,
   type LoadProblem,
 } from '../mapping/engine/index.ts';
-import { MappingError } from '../mapping/types.ts';
 import { sampleInstitution } from '../mapping/engine/sample-institution.ts';
-import { parseCsv } from '../parse/csv/parse-csv.ts';
-import { decodeHl7, splitHl7Messages } from '../parse/hl7v2/index.ts';
 import { loadFhirModel } from '../repository/fhir-model.ts';
-import { labelBundle, loadSensitivityRules } from '../mapping/sensitivity/index.ts';
+import { loadSensitivityRules } from '../mapping/sensitivity/index.ts';
 import { validateStructure } from '../repository/validation/index.ts';
 import { INSTITUTION_ID, parseCommandArgs, requireMatch } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
@@ -103,51 +100,20 @@ async function test(
     institutionId,
     mapping.format === 'hl7v2' ? sendingFacilityOf(raw) : undefined,
   );
-  const inputs: { label: string; input: unknown }[] = [];
+  let results: SampleMessage[];
   try {
-    if (mapping.format === 'csv') {
-      // A sample saved as UTF-8 on an IT workstation is read as such; otherwise the institution's charset.
-      const charset = isUtf8(raw) ? 'UTF-8' : institution.charset;
-      for (const row of parseCsv(raw, { charset }).rows)
-        inputs.push({ label: `line ${row.line}`, input: row });
-    } else if (mapping.format === 'hl7v2') {
-      // One Bundle per message of the file; each is parsed by the mapping (errors reported per message).
-      const text = isUtf8(raw)
-        ? raw.toString('utf8')
-        : decodeHl7(raw, { defaultCharset: institution.charset }).text;
-      splitHl7Messages(text).forEach((t, i) => inputs.push({ label: `message ${i + 1}`, input: t }));
-    } else inputs.push({ label: sampleFile, input: parseFhirJson(raw.toString('utf8')) });
+    results = mapSample(mapping, raw, {
+      institution,
+      canonicalBase: BASE,
+      model: loadFhirModel(),
+      sensitivity: loadSensitivityRules(undefined, { canonicalBase: BASE }),
+    });
   } catch (err) {
-    throw new CliError(`${sampleFile}: ${(err as Error).message}`);
+    // A sample that cannot be read at all (the admin route answers 400 for it).
+    if (err instanceof OperationOutcomeError)
+      throw new CliError(`${sampleFile}: ${err.outcome.issue[0]?.diagnostics ?? err.message}`);
+    throw err;
   }
-  const model = loadFhirModel();
-  const sensitivity = loadSensitivityRules(undefined, { canonicalBase: BASE });
-  const results = inputs.map(({ label, input }, n) => {
-    const ctx = { institution, canonicalBase: BASE, archiveId: `sample-${n + 1}` };
-    try {
-      const msg = mapping.map(input, ctx);
-      // As the gateway does: labels first, then validation.
-      labelBundle(msg.bundle, sensitivity);
-      const issues: OperationOutcomeIssue[] = [...msg.issues];
-      (msg.bundle.entry ?? []).forEach((e, i) =>
-        issues.push(
-          ...validateStructure(model, e.resource as unknown as Record<string, unknown>, {
-            pathPrefix: `Bundle.entry[${i}].resource`,
-          }),
-        ),
-      );
-      return { label, bundle: msg.bundle, issues };
-    } catch (err) {
-      if (!(err instanceof MappingError)) throw err;
-      const issues = err.problems.map((p) => ({
-        severity: p.severity,
-        code: 'processing' as const,
-        diagnostics: p.text,
-        ...(p.expression ? { expression: [p.expression] } : {}),
-      }));
-      return { label, issues };
-    }
-  });
   const failed = results.some((r) => r.issues.some((i) => i.severity === 'error' || i.severity === 'fatal'));
   if (json) {
     io.out(

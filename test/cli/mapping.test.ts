@@ -56,6 +56,26 @@ describe('hie mapping', () => {
     );
   });
 
+  it("test checks the region's profiles as the gateway does, not only base R4", async () => {
+    // Without OBR-7 the lipid panel's DiagnosticReport is valid R4 but lacks the effective time
+    // the region's DiagnosticReport profile requires: the gateway would answer AE.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-cli-map-'));
+    const file = path.join(dir, 'no-obr7.hl7');
+    await writeFile(
+      file,
+      readFileSync(path.join(SAMPLES, 'oru-r01.hl7'), 'utf8').replace(
+        '|LAB-3301|24331-1^血脂四项^LN|||20261105070000|',
+        '|LAB-3301|24331-1^血脂四项^LN||||',
+      ),
+    );
+    const r = await run(['test', 'oru-r01', file]);
+    await rm(dir, { recursive: true });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /error: Bundle\.entry\[\d+\]\.resource\.effective\[x\]: .*at least 1 required.*hie-diagnosticreport/,
+    );
+  });
+
   it('test exits 1 on a mapping error and names line and column', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-cli-map-'));
     const csv =

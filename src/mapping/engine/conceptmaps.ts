@@ -13,11 +13,15 @@ export interface Translation {
 export interface LoadedConceptMap {
   id: string;
   file: string;
-  /** Codes whose equivalence says they may be used in place of the source (not `unmatched`/`disjoint`). */
+  /** Codes whose equivalence lets them stand for the source (see USABLE). */
   translate(code: string): Translation[];
 }
 
-/** Equivalences under which a target may replace the source code (R4 ConceptMapEquivalence). */
+/**
+ * Equivalences under which a target may stand for the source code (R4 ConceptMapEquivalence).
+ * Not `unmatched`/`disjoint` (no match), and not `narrower`/`specializes`: a target narrower than
+ * the source would claim more than the sender said.
+ */
 const USABLE = new Set(['relatedto', 'equivalent', 'equal', 'wider', 'subsumes', 'inexact', undefined]);
 
 /**

@@ -48,7 +48,7 @@ function schemaValidator(): ValidateFunction {
 }
 
 /**
- * Loads and compiles every mapping file under `dir/csv` and `dir/json`, with the ConceptMaps of
+ * Loads and compiles every mapping file under `dir/hl7v2`, `dir/csv` and `dir/json`, with the ConceptMaps of
  * `dir/conceptmaps`. Any problem in any file refuses the whole set (MappingLoadError with file,
  * line and reason), so a running system keeps its previous set.
  */
