@@ -81,7 +81,8 @@ export function compileTarget(target: string): Setter {
   });
   return (resource, value) => {
     let node: Record<string, unknown> = resource;
-    steps.forEach((step, i) => {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
       const last = i === steps.length - 1;
       if (last && append) {
         const arr = (node[step.key] ??= []) as unknown[];
@@ -98,6 +99,6 @@ export function compileTarget(target: string): Setter {
         if (last) arr[step.index] = value;
         else node = (arr[step.index] ??= {}) as Record<string, unknown>;
       }
-    });
+    }
   };
 }
