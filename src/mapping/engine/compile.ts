@@ -189,6 +189,8 @@ export function compileMapping(
       elements,
     };
   });
+  if (hl7 && m.controlId !== undefined)
+    at(['controlId'], 'an HL7 message is identified by its MSH-10: controlId is for CSV and JSON files');
   const controlId = m.controlId ? value({ ...m.controlId, as: 'string' }, ['controlId']) : undefined;
   const eventTime = m.eventTime ? value({ as: 'dateTime', ...m.eventTime }, ['eventTime']) : undefined;
   const tag = `${m.id}@${m.version}`;

@@ -135,6 +135,11 @@ export function compileValue(
       'as',
       'a CodeableConcept needs either table (local codes) or system (codes already in a standard system)',
     );
+  if (format === 'hl7v2' && spec.display !== undefined && spec.path !== undefined)
+    refuse(
+      'display',
+      'a coded HL7 field carries its own display (CE/CWE component 2): display is for a code computed by fhirpath or given as value',
+    );
   if (spec.as === 'Identifier' && spec.system === undefined) refuse('as', 'an Identifier needs system');
   if (spec.as === 'Quantity' && spec.unit === undefined && spec.unitPath === undefined)
     refuse('as', 'a Quantity needs unit or unitPath');
@@ -188,20 +193,19 @@ export function compileValue(
       return spec.required ? fail(c, `a required value is missing`, firstPath, missingAt(scope)) : undefined;
     }
     if (spec.map) {
-      const key = textOf(raw);
-      if (!Object.prototype.hasOwnProperty.call(spec.map, key)) {
-        const text = `${what}: "${key}" is not one of ${Object.keys(spec.map).join(', ')}`;
-        if (spec.required)
-          return fail(
-            c,
-            text.slice(what.length + 2),
-            firstPath,
-            raw instanceof Hl7Value ? { ...raw.at, code: '103' } : undefined,
-          );
-        run.issues.push(warning(`${text}; left out`, at(c, firstPath), 'code-invalid'));
-        return undefined;
+      // HL7 `[*]`: each repetition is looked up on its own.
+      if (Array.isArray(raw)) {
+        const out = [];
+        for (const item of raw) {
+          const m = mapOne(c, item);
+          if (m !== undefined) out.push(m);
+        }
+        if (out.length === 0) return undefined;
+        raw = out;
+      } else {
+        raw = mapOne(c, raw);
+        if (raw === undefined) return undefined;
       }
-      raw = spec.map[key];
     }
     // HL7 `[*]`: every repetition converted; the element gets the list.
     if (format === 'hl7v2' && Array.isArray(raw) && pathReader) {
@@ -220,6 +224,17 @@ export function compileValue(
       );
     return one;
   };
+
+  /** A `map` lookup; an unlisted value is a warning and left out (an error when required: 103). */
+  function mapOne(c: Call, raw: unknown): unknown {
+    const key = textOf(raw);
+    if (Object.prototype.hasOwnProperty.call(spec.map, key)) return spec.map![key];
+    const text = `"${key}" is not one of ${Object.keys(spec.map!).join(', ')}`;
+    if (spec.required)
+      return fail(c, text, firstPath, raw instanceof Hl7Value ? { ...raw.at, code: '103' } : undefined);
+    c.run.issues.push(warning(`${c.what}: ${text}; left out`, at(c, firstPath), 'code-invalid'));
+    return undefined;
+  }
 
   if (spec.warn === undefined) return produce;
   const text = spec.warn;
