@@ -24,7 +24,8 @@ export interface SendRecord {
   code: string;
 }
 
-const MSA = /MSA\|(A[AER])/;
+// Original mode (AA/AE/AR) or, with MSH-15 set as the bench's messages set it, enhanced (CA/CE/CR).
+const MSA = /MSA\|([AC][AER])/;
 
 export function httpSender(baseUrl: string, token: string, sockets: number): Sender {
   const client = new HttpClient(baseUrl, token, sockets);
