@@ -73,7 +73,7 @@ export function auditMiddleware(trail: AuditTrail, opts: AuditMiddlewareOptions 
     res.on('finish', () => {
       const status = res.statusCode;
       const refused = status === 401 || status === 403;
-      if (!refused && !opts.auditWrites && isWrite(facts)) return;
+      if (!refused && !opts.auditWrites && isWrite(facts) && !readsInBundle(facts, req, res)) return;
       trail.record(buildEvent(req, res, { facts, query, recorded, body, observer, maxPatients, opts }));
     });
     next();
@@ -180,6 +180,20 @@ export function auditEventReadOnly(opts: { prefix?: string } = {}): RequestHandl
 
 function isWrite(facts: RestRequestFacts): boolean {
   return ['create', 'update', 'patch', 'delete', 'transaction', 'batch'].includes(facts.interaction);
+}
+
+/** An entry of a batch or transaction that reads (`GET`/`HEAD`): its answer shows records. */
+const READ_ENTRY = /"method"\s*:\s*"(?:GET|HEAD)"/;
+
+/**
+ * A batch or transaction posted to the base that reads records (a batch of searches) shows
+ * personal data as a search does, so it is audited like one — except the exchange's own worker,
+ * whose look-ups before each write disclose nothing to anyone (and would double the store's work).
+ */
+function readsInBundle(facts: RestRequestFacts, req: Request, res: Response): boolean {
+  if (facts.interaction !== 'transaction' || !Buffer.isBuffer(req.body)) return false;
+  if ((res.locals.auth as AuthContext | undefined)?.roles.has('worker')) return false;
+  return READ_ENTRY.test(req.body.toString('utf8'));
 }
 
 function isJson(res: Response): boolean {

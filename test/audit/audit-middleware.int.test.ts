@@ -81,7 +81,7 @@ describe('audit middleware', () => {
         issuer: 'http://hie.test',
         subject: user,
         scopes: [],
-        roles: new Set(['clinician']),
+        roles: new Set([req.header('x-test-role') === 'worker' ? 'worker' : 'clinician']),
         institution: 'township-a',
         fhirUser: `Practitioner/${user}`,
         claims: {},
@@ -132,6 +132,16 @@ describe('audit middleware', () => {
             },
             { fullUrl: `${baseUrl}/Patient/p3`, resource: { resourceType: 'Patient', id: 'p3' } },
           ],
+        }),
+      );
+    });
+    // The base: a batch or transaction, its body kept raw as the FHIR router keeps it.
+    app.post('/fhir', express.raw({ type: () => true }), (_req, res) => {
+      res.type('application/fhir+json').send(
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'batch-response',
+          entry: [{ resource: { resourceType: 'Observation', subject: { reference: 'Patient/p8' } } }],
         }),
       );
     });
@@ -212,6 +222,32 @@ describe('audit middleware', () => {
     expect(summary.entity[0].detail).toEqual([{ type: 'operation', valueString: '$summary' }]);
     expect(summary.agent[0].purposeOfUse[0].coding[0].code).toBe('BTG');
     expect(summary.entity.map((e: any) => e.what.reference)).toEqual(['Patient/p5', 'Patient/person-9']);
+  });
+
+  it("a batch that reads is audited like a search; a write-only transaction and the worker's look-ups are not", async () => {
+    const post = (entries: unknown[], user: string, role?: string) =>
+      fetch(`${base}/fhir`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/fhir+json',
+          'x-test-user': user,
+          ...(role ? { 'x-test-role': role } : {}),
+        },
+        body: JSON.stringify({ resourceType: 'Bundle', type: 'batch', entry: entries }),
+      });
+    const read = [{ request: { method: 'GET', url: 'Observation?subject=Patient/p8' } }];
+    const write = [
+      { request: { method: 'PUT', url: 'Observation/o1' }, resource: { resourceType: 'Observation' } },
+    ];
+    expect((await post(read, 'dr-batch')).status).toBe(200);
+    expect((await post(write, 'dr-batch-write')).status).toBe(200);
+    expect((await post(read, 'worker-1', 'worker')).status).toBe(200);
+    // One event, for the clinician's batch, naming the patient its answer showed.
+    const events = await auditSearch([['entity', 'Patient/p8']]);
+    expect(events).toHaveLength(1);
+    expect(await auditSearch([['agent', 'Practitioner/dr-batch']])).toHaveLength(1);
+    expect(await auditSearch([['agent', 'Practitioner/worker-1']])).toEqual([]);
+    expect(JSON.stringify(await auditSearch([['agent', 'Practitioner/dr-batch-write']]))).toBe('[]');
   });
 
   it('takes the patients a handler names instead of scanning its answer for them', async () => {
