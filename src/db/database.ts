@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../kernel/logger.ts';
+import { keepStatementsPrepared } from './prepared-statements.ts';
 
 /** Anything that runs SQL: the pool, or one client inside a transaction. */
 export interface Queryable {
@@ -26,6 +27,7 @@ export class Database implements Queryable {
       // enough that a burst of requests queues instead of being answered 503 (seen at 5 s under load).
       connectionTimeoutMillis: 30_000,
     });
+    this.pool.on('connect', (client) => keepStatementsPrepared(client));
     // An idle client that loses its server must not crash the process; the pool replaces it.
     this.pool.on('error', (err) => opts.logger?.warn({ err: err.message }, 'idle PostgreSQL client error'));
   }
