@@ -11,13 +11,11 @@ type QueryFn = (...args: unknown[]) => unknown;
  * dozen statements for every message; unnamed, PostgreSQL parses and analyses each one every
  * time. Named after their text, each is parsed once per connection and then only bound and
  * executed. The number kept per connection is bounded, since search SQL is built per request
- * shape. Plans stay custom (`plan_cache_mode`): a generic plan could ignore a skewed value.
+ * shape. The pool sets `plan_cache_mode = force_custom_plan` for its sessions (database.ts).
  */
 export function keepStatementsPrepared(client: pg.PoolClient | pg.Client): void {
   const named = new Set<string>();
   const query = client.query.bind(client) as QueryFn;
-  // Sent first on the new connection (queries run in order): every later plan is made for its values.
-  void (query('SET plan_cache_mode = force_custom_plan') as Promise<unknown>).catch(() => undefined);
   const wrapped: QueryFn = (...args) => {
     const [text, values, callback] = args;
     if (typeof text !== 'string' || !Array.isArray(values)) return query(...args);

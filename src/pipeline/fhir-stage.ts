@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { OperationOutcome } from 'fhir/r4';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import type { Institution } from '../institutions/types.ts';
 import type { Inbox } from '../inbox/types.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import { parseFhirJson } from '../kernel/fhir-json.ts';
-import { OperationOutcomeError } from '../kernel/outcomes.ts';
+import { OperationOutcomeError, outcome } from '../kernel/outcomes.ts';
 import { mapFhirPassthrough } from '../mapping/fhir/passthrough.ts';
 import { MappingError, type MappedMessage } from '../mapping/types.ts';
 import type { IngestQueue } from '../queue/types.ts';
@@ -13,7 +13,7 @@ import type { FhirModel } from '../repository/fhir-model.ts';
 import { archiveAndEnqueue, type ArchiveParts } from './archive.ts';
 import { acceptedOutcome, problemsToOutcome } from './outcomes.ts';
 import type { Submission, Verdict } from './types.ts';
-import { checkMapped } from './validate-stage.ts';
+import { acceptedWarnings, checkMapped } from './validate-stage.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 
 export interface FhirStageParts extends ArchiveParts {
@@ -35,7 +35,7 @@ export interface FhirStageParts extends ArchiveParts {
  */
 export async function acceptFhir(parts: FhirStageParts, sub: Submission, body?: unknown): Promise<Verdict> {
   const id = uuidv7();
-  const { mapped, failure } = await evaluateFhir(parts, sub.institution, sub.raw, id, body);
+  const { mapped, failure, warnings } = await evaluateFhir(parts, sub.institution, sub.raw, id, body);
   const controlId = mapped?.controlId ?? createHash('sha256').update(sub.raw).digest('hex');
   const { message, resend } = await archiveAndEnqueue(parts, {
     id,
@@ -47,7 +47,7 @@ export async function acceptFhir(parts: FhirStageParts, sub: Submission, body?: 
     raw: sub.raw,
     charset: 'UTF-8',
     state: failure ? 'failed' : 'queued',
-    outcome: failure,
+    outcome: failure ?? (warnings ? outcome(...warnings) : undefined),
     bundle: failure ? undefined : mapped?.bundle,
     eventTime: mapped?.eventTime,
   });
@@ -64,7 +64,7 @@ export async function acceptFhir(parts: FhirStageParts, sub: Submission, body?: 
     message,
     resend,
     accepted: !failure,
-    outcome: failure ?? acceptedOutcome(message.id, false),
+    outcome: failure ?? outcome(...acceptedOutcome(message.id, false).issue, ...(warnings ?? [])),
     format: 'fhir',
   };
 }
@@ -76,7 +76,7 @@ export async function evaluateFhir(
   raw: Buffer,
   archiveId: string,
   body?: unknown,
-): Promise<{ mapped?: MappedMessage; failure?: OperationOutcome }> {
+): Promise<{ mapped?: MappedMessage; failure?: OperationOutcome; warnings?: OperationOutcomeIssue[] }> {
   try {
     const parsed = body ?? parseFhirJson(raw.toString('utf8'));
     const mapped = mapFhirPassthrough(
@@ -84,7 +84,8 @@ export async function evaluateFhir(
       { institution, canonicalBase: parts.canonicalBase, archiveId },
       await parts.institutionIds(),
     );
-    const problems = checkMapped(parts, mapped.bundle).filter((p) => p.severity === 'error');
+    const checked = checkMapped(parts, mapped.bundle);
+    const problems = checked.filter((p) => p.severity === 'error');
     if (problems.length > 0) {
       return {
         mapped,
@@ -93,7 +94,12 @@ export async function evaluateFhir(
         ),
       };
     }
-    return { mapped };
+    // Warnings name the sender's own paths, as errors do.
+    const warnings = acceptedWarnings(mapped, checked).map((w) => {
+      const at = unmapExpression(w.expression?.[0], mapped);
+      return at ? { ...w, expression: [at] } : w;
+    });
+    return { mapped, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     if (err instanceof MappingError) return { failure: problemsToOutcome(err.problems) };
     if (err instanceof OperationOutcomeError && err.status < 500) return { failure: err.outcome };

@@ -97,6 +97,29 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(after.total).toBe(1);
     });
 
+    it('accepts a FHIR resource with a warning (a national ID failing its check digit) and keeps the warning', async () => {
+      const token = await gw.institutionToken(CGCHC);
+      const patient = {
+        resourceType: 'Patient',
+        id: 'p-warn-1',
+        identifier: [{ system: 'urn:oid:2.16.156.10011.1.3', value: '110105194912310021' }],
+        name: [{ text: '赵敏' }],
+        gender: 'female',
+      };
+      const res = await post('/ingest/fhir', JSON.stringify(patient), 'application/fhir+json', token);
+      expect(res.status).toBe(202);
+      const answer: any = await res.json();
+      const warning = expect.objectContaining({
+        severity: 'warning',
+        expression: [expect.stringMatching(/^Patient\.identifier\[0\]\.value$/)],
+        diagnostics: expect.stringMatching(/fails its check digit/),
+      });
+      expect(answer.issue).toContainEqual(warning);
+      const m = await gw.settled(messageIdOf(res));
+      expect(m?.state).toBe('stored');
+      expect(m?.outcome?.issue).toContainEqual(warning);
+    });
+
     it('refuses invalid FHIR with 422 naming the element, and keeps it in the failed list', async () => {
       const token = await gw.institutionToken(CGCHC);
       const res = await post(
