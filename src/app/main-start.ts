@@ -97,7 +97,6 @@ export async function main(env: Record<string, string | undefined> = process.env
     const mappings = await createLiveMappings(DEFAULT_MAPPINGS_DIR, { logger });
     shutdown.add('mapping watcher', () => mappings.close());
     const sensitivity = loadSensitivityRules(undefined, { canonicalBase: config.canonicalBase });
-    logger.info({ mappings: mappings.mappings.map((m) => `${m.id}@${m.version}`) }, 'mappings loaded');
 
     // The worker runs beside the gateway; `npm run worker` runs more of them elsewhere.
     const queueUrl = redisUrl;
