@@ -3,6 +3,7 @@ import { isConnectionError } from '../db/database.ts';
 import type { InboundMessage } from '../inbox/types.ts';
 import type { Institution } from '../institutions/types.ts';
 import { uuidv7 } from '../kernel/ids.ts';
+import { outcome } from '../kernel/outcomes.ts';
 import { buildAck } from '../ingest/hl7v2/ack.ts';
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { MappingError, MappingProblem } from '../mapping/types.ts';
@@ -112,11 +113,7 @@ async function archiveAndAck(
       raw,
       charset,
       state: e.failure ? 'failed' : 'queued',
-      ...(e.failure
-        ? { outcome: e.failure.outcome }
-        : e.warnings
-          ? { outcome: { resourceType: 'OperationOutcome', issue: e.warnings } }
-          : {}),
+      ...(e.failure ? { outcome: e.failure.outcome } : e.warnings ? { outcome: outcome(...e.warnings) } : {}),
       ...(e.mapped && !e.failure ? { bundle: e.mapped.bundle } : {}),
       ...(e.mapped?.eventTime ? { eventTime: e.mapped.eventTime } : {}),
     });

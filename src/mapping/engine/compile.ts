@@ -13,18 +13,16 @@ import { parseHl7, ParsedHl7 } from '../../parse/hl7v2/index.ts';
 import { compileGroupPath, messageGroup, type Hl7Group } from '../hl7v2-files/paths.ts';
 import { compileVars, type Hl7Vars } from '../hl7v2-files/vars.ts';
 import {
-  compileValue,
   fillTemplate,
   isTrue,
   location,
   warning,
   V2_0203,
-  type CompiledValue,
   type InputFormat,
   type Run,
   type Scope,
-  type ValueSpec,
-} from './values.ts';
+} from './run.ts';
+import { compileValue, type CompiledValue, type ValueSpec } from './values.ts';
 
 /** A mapping file as the schema admits it. */
 export interface MappingFile {

@@ -16,19 +16,6 @@ import {
   type Scope,
 } from './run.ts';
 
-export {
-  fillTemplate,
-  isTrue,
-  location,
-  textOf,
-  V2_0203,
-  warning,
-  type InputFormat,
-  type Produced,
-  type Run,
-  type Scope,
-} from './run.ts';
-
 /** Conversions of whole HL7 fields (composite data types): HL7 input only. */
 const HL7_ONLY = new Set([
   'HumanName',

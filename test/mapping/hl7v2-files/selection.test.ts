@@ -1,8 +1,6 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadMappings, MappingLoadError } from '../../../src/mapping/engine/index.ts';
+import { loadMappings } from '../../../src/mapping/engine/index.ts';
+import { hl7MappingFolders } from './mapping-folders.ts';
 
 /** A minimal ORM mapping; `extra` adds top-level lines (institutions, applications). */
 const orm = (id: string, extra = '') => `id: ${id}
@@ -18,27 +16,8 @@ resources:
       - { target: name, path: 'PID-5[*]', as: HumanName }
 `;
 
-const made: string[] = [];
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function folder(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-hl7-mappings-'));
-  made.push(dir);
-  await mkdir(path.join(dir, 'hl7v2'));
-  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, 'hl7v2', name), text);
-  return dir;
-}
-
-async function problems(files: Record<string, string>) {
-  const err = await loadMappings(await folder(files)).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MappingLoadError);
-  return (err as MappingLoadError).problems;
-}
+const { folder, problems, removeAll } = hl7MappingFolders();
+afterEach(removeAll);
 
 describe('HL7 mapping selection', () => {
   it('institution + application > institution > shipped default; other types: none', async () => {

@@ -1,9 +1,7 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import type { Patient } from 'fhir/r4';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadMappings, MappingLoadError } from '../../../src/mapping/engine/index.ts';
+import { loadMappings } from '../../../src/mapping/engine/index.ts';
+import { hl7MappingFolders } from './mapping-folders.ts';
 import { MappingError } from '../../../src/mapping/types.ts';
 import { parseHl7 } from '../../../src/parse/hl7v2/index.ts';
 import { CTX } from './support.ts';
@@ -36,27 +34,11 @@ const message = (languages: string) =>
     ].join('\r'),
   );
 
-const made: string[] = [];
-afterEach(async () => {
-  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const { folder, problems, removeAll } = hl7MappingFolders();
+afterEach(removeAll);
 
-async function load(text: string) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-hl7-values-'));
-  made.push(dir);
-  await mkdir(path.join(dir, 'hl7v2'));
-  await writeFile(path.join(dir, 'hl7v2', 'langs.yaml'), text);
-  return loadMappings(dir);
-}
-
-async function refusal(text: string): Promise<string[]> {
-  const err = await load(text).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MappingLoadError);
-  return (err as MappingLoadError).problems.map((p) => p.reason);
-}
+const load = async (text: string) => loadMappings(await folder({ 'langs.yaml': text }));
+const refusal = async (text: string) => (await problems({ 'langs.yaml': text })).map((p) => p.reason);
 
 describe('map on a field with repetitions', () => {
   it('looks up each repetition on its own; an unlisted one is a warning and left out', async () => {
