@@ -123,7 +123,29 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     const matchHash = matchHashOf(record, demographics);
     const keys = blockingKeys(record, rules);
 
+    const together = Boolean(repository.transaction && w.versionId);
     const settled = await db.transaction(async (c) => {
+      const decided = await decide(c);
+      if (!together || decided.affected.length !== 1) return decided;
+      // The common case's golden record is read in this transaction (records, then the person:
+      // the order the workflows lock in), not in one of its own: two round trips and a lock fewer.
+      await lockNames(c, [`person:${decided.personId}`]);
+      const golden = {
+        ...(await goldenOf(c, decided.personId)),
+        stored: await goldenHash(c, decided.personId),
+      };
+      return { ...decided, golden };
+    });
+
+    if ('golden' in settled && settled.golden) {
+      await goldenAndLinkTogether(settled.personId, id, w, settled.golden);
+    } else {
+      for (const personId of settled.affected) await writeGolden(personId);
+      await ensureReferLink(id, settled.personId, w.patient);
+    }
+    return { ref: w.ref, personId: settled.personId, outcome: settled.outcome };
+
+    async function decide(c: Queryable) {
       await lockNames(c, [`record:${w.ref}`, ...keys]);
       const existing = await getRecord(c, w.ref);
       if (existing && existing.matchHash === matchHash && existing.active) {
@@ -182,15 +204,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
         ...(existing && existing.personId !== chosen.personId ? [existing.personId] : []),
       ];
       return { personId: chosen.personId, outcome: resolution.outcome, affected };
-    });
-
-    if (settled.affected.length === 1 && repository.transaction && w.versionId) {
-      await goldenAndLinkTogether(settled.personId, id, w);
-    } else {
-      for (const personId of settled.affected) await writeGolden(personId);
-      await ensureReferLink(id, settled.personId, w.patient);
     }
-    return { ref: w.ref, personId: settled.personId, outcome: settled.outcome };
   }
 
   /**
@@ -199,10 +213,15 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
    * If-Match on its version, so no read is needed. Anything unexpected (a 412: the source changed
    * meanwhile) falls back to the step-by-step path.
    */
-  async function goldenAndLinkTogether(personId: string, id: string, w: WrittenPatient): Promise<void> {
+  async function goldenAndLinkTogether(
+    personId: string,
+    id: string,
+    w: WrittenPatient,
+    now: { golden: Patient; hash: string; stored: string | null },
+  ): Promise<void> {
     const target = `Patient/${personId}`;
     const linked = (w.patient.link ?? []).some((l) => l.type === 'refer' && l.other.reference === target);
-    const { golden, hash, stored } = await goldenNow(personId);
+    const { golden, hash, stored } = now;
     const puts: { patient: Patient; ifMatch?: string }[] = [];
     if (stored !== hash) puts.push({ patient: golden });
     if (!linked) {

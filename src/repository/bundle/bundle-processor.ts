@@ -4,7 +4,7 @@ import { badRequest, fail, toOperationOutcomeError } from '../../kernel/outcomes
 import type { Authorize, RequestAccess } from '../router/fhir-request.ts';
 import type { VisibleIf } from '../search/types.ts';
 import { preferredReturn } from '../router/respond.ts';
-import { lockCriteria, matchCriteria, multipleMatches } from '../store/conditional.ts';
+import { lockAllCriteria, matchCriteria, multipleMatches } from '../store/conditional.ts';
 import type { FhirRepository } from '../store/fhir-repository.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from '../store/references.ts';
 import { writeNewResources } from '../store/write-version.ts';
@@ -79,10 +79,14 @@ export class BundleProcessor {
         const req = parseEntryRequest(this.repo.model, entry, index);
         authorizeEntry(authorize, req);
         await checkEntryAccess(access, req, entry);
+        // A read runs on the pool as the same request sent alone would: a transaction round it
+        // would cost two more round trips (BEGIN, COMMIT) per entry and isolate nothing.
         results.push(
-          await this.repo.db.transaction((q) =>
-            executeEntry(this.repo, q, req, entry, index, undefined, access?.visibleIf),
-          ),
+          req.method === 'GET'
+            ? await executeEntry(this.repo, this.repo.db, req, entry, index, undefined, access?.visibleIf)
+            : await this.repo.db.transaction((q) =>
+                executeEntry(this.repo, q, req, entry, index, undefined, access?.visibleIf),
+              ),
         );
       } catch (err) {
         results.push(errorEntry(toOperationOutcomeError(err)));
@@ -141,12 +145,21 @@ export class BundleProcessor {
     visibleIf: VisibleIf | undefined,
   ): Promise<Map<string, string>> {
     const map = new Map<string, string>();
+    await lockAllCriteria(
+      q,
+      planned.flatMap(({ req }) =>
+        req.method === 'POST' && req.ifNoneExist
+          ? [{ resourceType: req.resourceType, criteria: req.ifNoneExist }]
+          : req.method === 'PUT' && req.criteria && !req.id
+            ? [{ resourceType: req.resourceType, criteria: req.criteria }]
+            : [],
+      ),
+    );
     for (const p of planned) {
       const { req, entry } = p;
       let id: string | undefined;
       if (req.method === 'POST') {
         if (req.ifNoneExist) {
-          await lockCriteria(q, req.resourceType, req.ifNoneExist);
           const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.ifNoneExist, visibleIf);
           if (ids.length > 1) throw multipleMatches(req.resourceType, req.ifNoneExist);
           if (ids[0]) p.decided = { status: 200, stored: await this.repo.read(req.resourceType, ids[0]) };
@@ -155,7 +168,6 @@ export class BundleProcessor {
         id ??= uuidv7();
         if (entry.resource && typeof entry.resource === 'object') entry.resource.id = id;
       } else if (req.method === 'PUT' && req.criteria && !req.id) {
-        await lockCriteria(q, req.resourceType, req.criteria);
         const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.criteria, visibleIf);
         if (ids.length > 1) throw multipleMatches(req.resourceType, req.criteria);
         id = ids[0] ?? uuidv7();
