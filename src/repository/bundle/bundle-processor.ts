@@ -4,10 +4,11 @@ import { badRequest, fail, toOperationOutcomeError } from '../../kernel/outcomes
 import type { Authorize, RequestAccess } from '../router/fhir-request.ts';
 import type { VisibleIf } from '../search/types.ts';
 import { preferredReturn } from '../router/respond.ts';
-import { lockAllCriteria, matchCriteria, multipleMatches } from '../store/conditional.ts';
+import { lockAllCriteria, matchAllCriteria, multipleMatches } from '../store/conditional.ts';
 import type { FhirRepository } from '../store/fhir-repository.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from '../store/references.ts';
 import { writeNewResources } from '../store/write-version.ts';
+import { findCurrentManyForWrite } from '../store/read.ts';
 import { parseEntryRequest, type EntryRequest } from './entry-request.ts';
 import { executeEntry, type EntryResult, entryResponse, errorEntry } from './execute-entry.ts';
 import { rewriteReferences } from './rewrite-references.ts';
@@ -124,11 +125,32 @@ export class BundleProcessor {
       );
       const creates = sorted.filter((p) => p.req.method === 'POST' && !p.decided);
       await this.createAll(q, creates, results, deferred);
+      // The resources the PUTs replace, read and locked together rather than one entry at a time
+      // (not those another entry of this transaction also deletes or patches: they change first).
+      const key = (p: Planned) => `${p.req.resourceType}/${p.req.id}`;
+      const touched = new Set(
+        sorted.filter((p) => p.req.method === 'DELETE' || p.req.method === 'PATCH').map(key),
+      );
+      const prefetched = await findCurrentManyForWrite(
+        q,
+        sorted
+          .filter((p) => p.req.method === 'PUT' && p.req.id && !touched.has(key(p)))
+          .map((p) => ({ type: p.req.resourceType, id: p.req.id! })),
+      );
       for (const p of sorted) {
         if (results[p.index]) continue;
         results[p.index] =
           p.decided ??
-          (await executeEntry(this.repo, q, p.req, p.entry, p.index, deferred, access?.visibleIf));
+          (await executeEntry(
+            this.repo,
+            q,
+            p.req,
+            p.entry,
+            p.index,
+            deferred,
+            access?.visibleIf,
+            prefetched,
+          ));
       }
       await assertReferencesExist(q, deferred);
       return results;
@@ -145,22 +167,25 @@ export class BundleProcessor {
     visibleIf: VisibleIf | undefined,
   ): Promise<Map<string, string>> {
     const map = new Map<string, string>();
-    await lockAllCriteria(
-      q,
-      planned.flatMap(({ req }) =>
-        req.method === 'POST' && req.ifNoneExist
-          ? [{ resourceType: req.resourceType, criteria: req.ifNoneExist }]
-          : req.method === 'PUT' && req.criteria && !req.id
-            ? [{ resourceType: req.resourceType, criteria: req.criteria }]
-            : [],
-      ),
-    );
+    const conditional = planned.flatMap((p) => {
+      const { req } = p;
+      if (req.method === 'POST' && req.ifNoneExist)
+        return [{ p, resourceType: req.resourceType, criteria: req.ifNoneExist }];
+      if (req.method === 'PUT' && req.criteria && !req.id)
+        return [{ p, resourceType: req.resourceType, criteria: req.criteria }];
+      return [];
+    });
+    // Every key locked, then every key matched, in one statement each (not two per entry).
+    await lockAllCriteria(q, conditional);
+    const matched = new Map<Planned, string[]>();
+    const answers = await matchAllCriteria(q, this.repo.model, conditional, visibleIf);
+    conditional.forEach((c, i) => matched.set(c.p, answers[i]!));
     for (const p of planned) {
       const { req, entry } = p;
       let id: string | undefined;
       if (req.method === 'POST') {
         if (req.ifNoneExist) {
-          const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.ifNoneExist, visibleIf);
+          const ids = matched.get(p)!;
           if (ids.length > 1) throw multipleMatches(req.resourceType, req.ifNoneExist);
           if (ids[0]) p.decided = { status: 200, stored: await this.repo.read(req.resourceType, ids[0]) };
           id = ids[0];
@@ -168,7 +193,7 @@ export class BundleProcessor {
         id ??= uuidv7();
         if (entry.resource && typeof entry.resource === 'object') entry.resource.id = id;
       } else if (req.method === 'PUT' && req.criteria && !req.id) {
-        const ids = await matchCriteria(q, this.repo.model, req.resourceType, req.criteria, visibleIf);
+        const ids = matched.get(p)!;
         if (ids.length > 1) throw multipleMatches(req.resourceType, req.criteria);
         id = ids[0] ?? uuidv7();
         req.id = id;

@@ -5,6 +5,7 @@ import { search, searchResultToBundle, type VisibleIf } from '../search/index.ts
 import { etagFor, parseIfMatch } from '../store/etag.ts';
 import type { FhirRepository, WriteOptions } from '../store/fhir-repository.ts';
 import type { LocalReference } from '../store/references.ts';
+import type { PrefetchedCurrent } from '../store/read.ts';
 import type { StoredResource } from '../types.ts';
 import type { EntryRequest } from './entry-request.ts';
 
@@ -28,8 +29,10 @@ export async function executeEntry(
   index: number,
   deferred: LocalReference[] | undefined,
   visibleIf?: VisibleIf,
+  prefetched?: PrefetchedCurrent,
 ): Promise<EntryResult> {
   const opts: WriteOptions = { tx: q, pathPrefix: `Bundle.entry[${index}].resource` };
+  if (prefetched) opts.prefetched = prefetched;
   if (visibleIf) opts.visibleIf = visibleIf;
   if (deferred) opts.deferredReferences = deferred;
   if (req.ifMatch) opts.ifMatch = parseIfMatch(req.ifMatch);

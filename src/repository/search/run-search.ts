@@ -157,6 +157,43 @@ export async function findIds(
   params: [string, string][],
   opts: { baseUrl?: string; visibleIf?: VisibleIf } = {},
 ): Promise<string[]> {
+  const [ids] = await findIdsMany(db, model, [{ resourceType, params }], opts);
+  return ids!;
+}
+
+/**
+ * `findIds` for several criteria in one statement (a transaction's conditional entries: an ORU
+ * has nine): the answers come back in the order asked. One round trip instead of one each.
+ */
+export async function findIdsMany(
+  db: Queryable,
+  model: FhirModel,
+  asked: readonly { resourceType: string; params: [string, string][] }[],
+  opts: { baseUrl?: string; visibleIf?: VisibleIf } = {},
+): Promise<string[][]> {
+  if (asked.length === 0) return [];
+  const sql = new SqlParams();
+  const parts = asked.map(({ resourceType, params }, k) => {
+    const where = conditionalWhere(model, resourceType, params, sql, opts);
+    return `(SELECT ${k} AS k, r.id FROM resource r WHERE ${where} ORDER BY r.id LIMIT 2)`;
+  });
+  const { rows } = await runQuery(
+    db,
+    parts.length === 1 ? parts[0]! : `${parts.join(' UNION ALL ')} ORDER BY k, id`,
+    sql.values,
+  );
+  const found = asked.map((): string[] => []);
+  for (const row of rows) found[row.k as number]!.push(row.id as string);
+  return found;
+}
+
+function conditionalWhere(
+  model: FhirModel,
+  resourceType: string,
+  params: [string, string][],
+  sql: SqlParams,
+  opts: { baseUrl?: string; visibleIf?: VisibleIf },
+): string {
   if (!model.isResourceType(resourceType)) throw notFound(`Unknown resource type ${resourceType}`);
   if (params.length === 0) throw badRequest(`A conditional request on ${resourceType} needs search criteria`);
   const ctx: CriteriaContext = { model, baseUrl: opts.baseUrl ?? '' };
@@ -177,12 +214,5 @@ export async function findIds(
     return c;
   });
   const parsed = { types: [resourceType] } as ParsedSearch;
-  const sql = new SqlParams();
-  const where = whereSql(parsed, criteria, sql, opts.visibleIf);
-  const { rows } = await runQuery(
-    db,
-    `SELECT r.id FROM resource r WHERE ${where} ORDER BY r.id LIMIT 2`,
-    sql.values,
-  );
-  return rows.map((r) => r.id as string);
+  return whereSql(parsed, criteria, sql, opts.visibleIf);
 }

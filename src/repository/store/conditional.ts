@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/database.ts';
 import { badRequest, fail } from '../../kernel/outcomes.ts';
 import type { FhirModel } from '../fhir-model.ts';
-import { findIds, type VisibleIf } from '../search/index.ts';
+import { findIds, findIdsMany, type VisibleIf } from '../search/index.ts';
 
 /**
  * Conditional interactions decide "does a match exist?" and then write. Two requests with the
@@ -74,3 +74,18 @@ export const multipleMatches = (resourceType: string, criteria: [string, string]
     diagnostics: `More than one ${resourceType} matches ${normaliseCriteria(resourceType, criteria)}`,
     hieCode: 'HIE-REPO-031',
   });
+
+/** `matchCriteria` for several criteria in one statement, answers in the order asked. */
+export async function matchAllCriteria(
+  q: Queryable,
+  model: FhirModel,
+  list: readonly { resourceType: string; criteria: [string, string][] }[],
+  visibleIf?: VisibleIf,
+): Promise<string[][]> {
+  return findIdsMany(
+    q,
+    model,
+    list.map((c) => ({ resourceType: c.resourceType, params: c.criteria })),
+    visibleIf ? { visibleIf } : {},
+  );
+}

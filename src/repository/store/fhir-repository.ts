@@ -16,7 +16,13 @@ import type { StoredResource } from '../types.ts';
 import { lockCriteria, matchCriteria, multipleMatches } from './conditional.ts';
 import type { VisibleIf } from '../search/types.ts';
 import { applyJsonPatch } from './json-patch.ts';
-import { findCurrent, findCurrentForWrite, readCurrent, readVersion } from './read.ts';
+import {
+  findCurrent,
+  findCurrentForWrite,
+  readCurrent,
+  readVersion,
+  type PrefetchedCurrent,
+} from './read.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from './references.ts';
 import { writeDeletion, writeVersion } from './write-version.ts';
 
@@ -40,6 +46,8 @@ export interface WriteOptions {
   pathPrefix?: string;
   /** The access policy's row predicate: conditional criteria match only what the caller sees. */
   visibleIf?: VisibleIf;
+  /** Current versions a transaction already read and locked (each used once, then read again). */
+  prefetched?: PrefetchedCurrent;
 }
 
 /**
@@ -111,7 +119,10 @@ export class FhirRepository {
     if (!isFhirId(id)) throw badRequest(`"${id}" is not a valid FHIR id`, `${type}.id`, 'HIE-REPO-004');
     this.validate(resource, opts.pathPrefix);
     return this.inTransaction(opts.tx, async (q) => {
-      const previous = await findCurrentForWrite(q, type, id);
+      const key = `${type}/${id}`;
+      const known = opts.prefetched?.get(key);
+      opts.prefetched?.delete(key);
+      const previous = known === undefined ? await findCurrentForWrite(q, type, id) : (known ?? undefined);
       this.checkVersion(type, id, previous, opts.ifMatch);
       const stored = await writeVersion(q, this.model, { ...resource }, previous, 'PUT', this.baseUrl);
       await this.checkReferences(q, resource, opts);
