@@ -22,6 +22,7 @@ import {
   type Run,
   type Scope,
 } from './run.ts';
+import { identifierCriteria } from '../../kernel/search-values.ts';
 import { compileValue, type CompiledValue, type ValueSpec } from './values.ts';
 
 /** A mapping file as the schema admits it. */
@@ -304,7 +305,7 @@ export function compileMapping(
             ? { method: 'POST', url: r.type }
             : {
                 method: 'PUT',
-                url: `${r.type}?identifier=${encodeURIComponent(system)}|${encodeURIComponent(key)}`,
+                url: `${r.type}?${identifierCriteria(system, key)}`,
               },
       });
     }

@@ -3,6 +3,7 @@ import type { Bundle, BundleEntry, Identifier } from 'fhir/r4';
 import { uuidv7 } from '../../kernel/ids.ts';
 import { canonicalFhirJson } from '../../kernel/fhir-json.ts';
 import { MappingError, type MappedMessage, type MappingContext, type MappingProblem } from '../types.ts';
+import { identifierCriteria } from '../../kernel/search-values.ts';
 import { stampProvenance } from './stamp.ts';
 
 export const PASSTHROUGH_MAPPING = 'fhir-passthrough@1';
@@ -81,7 +82,7 @@ export function mapFhirPassthrough(
       supportsIdentifier(copy.resourceType)
         ? {
             method: 'PUT' as const,
-            url: `${copy.resourceType}?identifier=${encodeURIComponent(`${key.system}|${key.value}`)}`,
+            url: `${copy.resourceType}?${identifierCriteria(key.system, key.value)}`,
           }
         : { method: 'POST' as const, url: copy.resourceType as string };
     return { fullUrl: urn, resource: copy as any, request };

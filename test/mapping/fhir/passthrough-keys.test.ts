@@ -28,7 +28,7 @@ describe('FHIR pass-through keys', () => {
     const entry = msg.bundle.entry![0]!;
     expect(entry.request).toEqual({
       method: 'PUT',
-      url: `Patient?identifier=${encodeURIComponent(`${mrn}|M100`)}`,
+      url: `Patient?identifier=${encodeURIComponent(mrn)}|M100`,
     });
     // The sender's logical id is still kept as an identifier.
     expect((entry.resource as unknown as { identifier: unknown[] }).identifier).toContainEqual({
@@ -45,7 +45,7 @@ describe('FHIR pass-through keys', () => {
       new Set(['county-peoples-hospital']),
     );
     expect(msg.bundle.entry![0]!.request!.url).toBe(
-      `Patient?identifier=${encodeURIComponent(`${BASE}/sid/source-id/county-peoples-hospital|p1`)}`,
+      `Patient?identifier=${encodeURIComponent(`${BASE}/sid/source-id/county-peoples-hospital`)}|p1`,
     );
   });
 });

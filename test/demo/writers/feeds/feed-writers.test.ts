@@ -204,7 +204,7 @@ describe('FHIR sender', () => {
       );
       // Keyed on the institution's MRN, as its other channels key the same patient.
       expect(b.entry![0]!.request!.url).toBe(
-        `Patient?identifier=${encodeURIComponent(`${BASE}/sid/mrn/${COMMUNITY}|CG-7781`)}`,
+        `Patient?identifier=${encodeURIComponent(`${BASE}/sid/mrn/${COMMUNITY}`)}|CG-7781`,
       );
     }
     const all = (type: string) => bundles.flatMap((b) => resourcesOf(b, type));
