@@ -10,7 +10,6 @@ import type { Resolution } from './match/resolve-person.ts';
 import { resolveInStore } from './store/resolve-in-store.ts';
 import type { MatchRules } from './match/rules.ts';
 import {
-  ensurePerson,
   getRecord,
   goldenHash,
   institutionTier,
@@ -173,7 +172,6 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
 
       const { resolution } = await resolveInStore(c, record, keys, rules);
       const chosen = await choosePerson(c, record, existing, resolution);
-      await ensurePerson(c, chosen.personId);
       await saveRecord(c, row(chosen.personId, chosen.state), keys);
       await saveDecision(
         c,

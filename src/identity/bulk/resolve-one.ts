@@ -7,7 +7,6 @@ import type { Resolution } from '../match/resolve-person.ts';
 import { resolveInStore } from '../store/resolve-in-store.ts';
 import type { MatchRules } from '../match/rules.ts';
 import {
-  ensurePerson,
   getRecord,
   lockNames,
   openReview,
@@ -68,7 +67,6 @@ export async function resolveOne(
     const linked = resolution.outcome === 'link' && resolution.personId !== undefined;
     const personId = linked ? resolution.personId! : (opts.newPersonId ?? uuidv7)();
     const state: RecordState = resolution.outcome === 'review' ? 'provisional' : 'linked';
-    await ensurePerson(c, personId);
     await saveRecord(
       c,
       {

@@ -128,18 +128,30 @@ export async function setGoldenHash(q: Queryable, personId: string, hash: string
   await q.query(`UPDATE identity_person SET golden_hash = $2 WHERE id = $1`, [personId, hash]);
 }
 
+/**
+ * Writes a record's row, its person (when new) and its blocking keys in ONE statement: each
+ * statement is a round trip, and the linker runs this for every Patient written. The foreign
+ * keys are checked at the end of the statement, when the person and the record both exist.
+ */
 export async function saveRecord(
   q: Queryable,
   row: IdentityRecordRow,
   keys: readonly string[],
 ): Promise<void> {
   await q.query(
-    `INSERT INTO identity_record (${COLUMNS}, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())
-     ON CONFLICT (patient_ref) DO UPDATE SET institution = EXCLUDED.institution, tier = EXCLUDED.tier,
-       person_id = EXCLUDED.person_id, state = EXCLUDED.state, match = EXCLUDED.match,
-       match_hash = EXCLUDED.match_hash, demographics = EXCLUDED.demographics,
-       source_updated = EXCLUDED.source_updated, active = EXCLUDED.active, updated_at = clock_timestamp()`,
+    `WITH person AS (
+       INSERT INTO identity_person (id) VALUES ($4) ON CONFLICT DO NOTHING
+     ), record AS (
+       INSERT INTO identity_record (${COLUMNS}, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, clock_timestamp())
+       ON CONFLICT (patient_ref) DO UPDATE SET institution = EXCLUDED.institution, tier = EXCLUDED.tier,
+         person_id = EXCLUDED.person_id, state = EXCLUDED.state, match = EXCLUDED.match,
+         match_hash = EXCLUDED.match_hash, demographics = EXCLUDED.demographics,
+         source_updated = EXCLUDED.source_updated, active = EXCLUDED.active, updated_at = clock_timestamp()
+     ), gone AS (
+       DELETE FROM identity_block WHERE patient_ref = $1 AND NOT (key = ANY($11::text[]))
+     )
+     INSERT INTO identity_block (key, patient_ref) SELECT k, $1 FROM unnest($11::text[]) AS k ON CONFLICT DO NOTHING`,
     [
       row.patientRef,
       row.institution,
@@ -151,15 +163,8 @@ export async function saveRecord(
       JSON.stringify(row.demographics),
       row.sourceUpdated,
       row.active,
+      keys,
     ],
-  );
-  await q.query(`DELETE FROM identity_block WHERE patient_ref = $1 AND NOT (key = ANY($2::text[]))`, [
-    row.patientRef,
-    keys,
-  ]);
-  await q.query(
-    `INSERT INTO identity_block (key, patient_ref) SELECT k, $1 FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING`,
-    [row.patientRef, keys],
   );
 }
 
