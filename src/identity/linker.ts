@@ -11,7 +11,8 @@ import { resolveInStore } from './store/resolve-in-store.ts';
 import type { MatchRules } from './match/rules.ts';
 import {
   getRecord,
-  goldenHash,
+  goldenState,
+  setGoldenHashIfRecordsAre,
   institutionTier,
   lockNames,
   mergedInto,
@@ -131,7 +132,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       await lockNames(c, [`person:${decided.personId}`]);
       const golden = {
         ...(await goldenOf(c, decided.personId)),
-        stored: await goldenHash(c, decided.personId),
+        ...(await goldenState(c, decided.personId)),
       };
       return { ...decided, golden };
     });
@@ -215,11 +216,11 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     personId: string,
     id: string,
     w: WrittenPatient,
-    now: { golden: Patient; hash: string; stored: string | null },
+    now: { golden: Patient; hash: string; stored: string | null; fingerprint: string | null },
   ): Promise<void> {
     const target = `Patient/${personId}`;
     const linked = (w.patient.link ?? []).some((l) => l.type === 'refer' && l.other.reference === target);
-    const { golden, hash, stored } = now;
+    const { golden, hash, stored, fingerprint } = now;
     const puts: { patient: Patient; ifMatch?: string }[] = [];
     if (stored !== hash) puts.push({ patient: golden });
     if (!linked) {
@@ -239,9 +240,9 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       return;
     }
     if (stored === hash) return;
-    const current = await recordGoldenWritten(personId, hash);
+    const current = await recordGoldenWritten(personId, hash, fingerprint);
     // Another record joined the person meanwhile: write the golden record again, current.
-    if (!current) await writeGolden(personId);
+    if (!current) await writeGolden(personId, true);
   }
 
   /**
@@ -305,19 +306,29 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     return { golden, hash: hashOf(golden) };
   }
 
-  /** Under the person's lock: the golden record its records call for, and the hash last written. */
+  /**
+   * Under the person's lock: the golden record its records call for, the hash last written, and
+   * the fingerprint of the records it was computed from.
+   */
   function goldenNow(personId: string) {
     return db.transaction(async (c) => {
       await lockNames(c, [`person:${personId}`]);
-      return { ...(await goldenOf(c, personId)), stored: await goldenHash(c, personId) };
+      return { ...(await goldenOf(c, personId)), ...(await goldenState(c, personId)) };
     });
   }
 
   /**
    * After a golden write: records its hash, unless the person's records changed meanwhile
-   * (false — the caller writes again, so the last write is always current).
+   * (false — the caller writes again, so the last write is always current). With the records'
+   * fingerprint this is one statement outside any transaction; a person without records (merged
+   * away, its golden record pointing at the survivor) is compared in full under its lock.
    */
-  function recordGoldenWritten(personId: string, hash: string): Promise<boolean> {
+  async function recordGoldenWritten(
+    personId: string,
+    hash: string,
+    fingerprint: string | null,
+  ): Promise<boolean> {
+    if (fingerprint !== null) return setGoldenHashIfRecordsAre(db, personId, hash, fingerprint);
     return db.transaction(async (c) => {
       await lockNames(c, [`person:${personId}`]);
       if ((await goldenOf(c, personId)).hash !== hash) return false;
@@ -333,12 +344,14 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
    * Instead the hash is compared again after the write; a golden record that changed meanwhile
    * (another worker added a record) is written again, so the last write is always current.
    */
-  async function writeGolden(personId: string): Promise<void> {
+  async function writeGolden(personId: string, force = false): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const { golden, hash, stored } = await goldenNow(personId);
-      if (stored === hash) return;
+      const { golden, hash, stored, fingerprint } = await goldenNow(personId);
+      // After a write that raced another, the stored hash may be the other writer's while the
+      // repository holds this one's older content, so the golden record is written regardless.
+      if (stored === hash && !force && attempt === 0) return;
       await repository.update(golden);
-      const settled = await recordGoldenWritten(personId, hash);
+      const settled = await recordGoldenWritten(personId, hash, fingerprint);
       if (settled) return;
     }
     throw new Error(`HIE-IDENTITY-GOLDEN-CONFLICT Patient/${personId}`);

@@ -2,10 +2,12 @@ import type { Patient } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIdentityLinker, type PatientRepository } from '../../src/identity/linker.ts';
 import { loadMatchRules } from '../../src/identity/match/rules.ts';
+import { NATIONAL_ID_SYSTEM, nationalIdCheckChar } from '../../src/identity/national-id.ts';
 import { inProcessPatients } from '../../src/identity/workflow/in-process-patients.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 const BASE = 'https://county-hie.org/fhir';
+const validId = (first17: string) => first17 + nationalIdCheckChar(first17);
 
 describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
   'identity retried after a failure on $name',
@@ -49,6 +51,61 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(golden?.link).toEqual([{ other: { reference: `Patient/${patient.id}` }, type: 'seealso' }]);
       const source = await real.read(patient.id!);
       expect(source.link).toEqual([{ other: { reference: `Patient/${again!.personId}` }, type: 'refer' }]);
+    });
+
+    it('writes the golden record again when a write that raced another landed last with older content', async () => {
+      const nid = validId('33018219750312202');
+      const registration = async (name: string) => {
+        const created = await app.repo.create({
+          resourceType: 'Patient',
+          identifier: [{ system: NATIONAL_ID_SYSTEM, value: nid }],
+          name: [{ text: name }],
+          gender: 'female',
+          birthDate: '1975-03-12',
+        });
+        return JSON.parse(created.stored.json!) as Patient;
+      };
+      const a = await registration('陈秀英');
+      const b = await registration('陈秀英');
+      const real = inProcessPatients(app.repo);
+      // The first golden write (the person with record A alone) is held until B's has landed.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let reached!: () => void;
+      const holding = new Promise<void>((r) => (reached = r));
+      let first = true;
+      const slow: PatientRepository = {
+        read: real.read,
+        update: async (p, ifMatch) => {
+          if (first && (p.link ?? []).some((l) => l.type === 'seealso')) {
+            first = false;
+            reached();
+            await held;
+          }
+          await real.update(p, ifMatch);
+        },
+      };
+      const linker = createIdentityLinker({
+        db: app.database.db,
+        rules: loadMatchRules(),
+        canonicalBase: BASE,
+        repository: slow,
+      });
+      const linkA = linker.linkWritten([
+        { ref: `Patient/${a.id}`, patient: a, institution: 'county-peoples-hospital' },
+      ]);
+      await holding;
+      const [linkedB] = await linker.linkWritten([
+        { ref: `Patient/${b.id}`, patient: b, institution: 'chengguan-community-health-centre' },
+      ]);
+      release();
+      const [linkedA] = await linkA;
+      expect(linkedB!.personId).toBe(linkedA!.personId);
+      // A's stale write landed after B's current one; the golden record names both records again.
+      const golden = await real.find(`Patient/${linkedA!.personId}`);
+      expect((golden?.link ?? []).map((l) => l.other.reference).sort()).toEqual(
+        [`Patient/${a.id}`, `Patient/${b.id}`].sort(),
+      );
     });
   },
 );

@@ -119,9 +119,41 @@ export async function ensurePerson(q: Queryable, personId: string): Promise<void
   await q.query(`INSERT INTO identity_person (id) VALUES ($1) ON CONFLICT DO NOTHING`, [personId]);
 }
 
-export async function goldenHash(q: Queryable, personId: string): Promise<string | null> {
-  const { rows } = await q.query(`SELECT golden_hash FROM identity_person WHERE id = $1`, [personId]);
-  return (rows[0]?.golden_hash as string | null) ?? null;
+/**
+ * What a person's active records are now, as one text: each record and the time it was last
+ * saved (every change to a record saves it). Equal fingerprints mean the golden record computed
+ * from them is still the one to keep; null for a person without active records.
+ */
+const RECORDS_FINGERPRINT = `(SELECT string_agg(patient_ref || '@' || (extract(epoch FROM updated_at) * 1000000)::bigint, ','
+     ORDER BY patient_ref) FROM identity_record WHERE person_id = $1 AND active)`;
+
+/** The golden hash last written for the person, and the fingerprint of its records now. */
+export async function goldenState(
+  q: Queryable,
+  personId: string,
+): Promise<{ stored: string | null; fingerprint: string | null }> {
+  const { rows } = await q.query(
+    `SELECT (SELECT golden_hash FROM identity_person WHERE id = $1) AS stored, ${RECORDS_FINGERPRINT} AS fingerprint`,
+    [personId],
+  );
+  return { stored: rows[0]?.stored ?? null, fingerprint: rows[0]?.fingerprint ?? null };
+}
+
+/**
+ * Records the golden hash just written, in one statement and no transaction, unless the person's
+ * records changed since the golden record was computed (false: the caller writes it again).
+ */
+export async function setGoldenHashIfRecordsAre(
+  q: Queryable,
+  personId: string,
+  hash: string,
+  fingerprint: string,
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE identity_person SET golden_hash = $2 WHERE id = $1 AND ${RECORDS_FINGERPRINT} = $3`,
+    [personId, hash, fingerprint],
+  );
+  return (rowCount ?? 0) > 0;
 }
 
 export async function setGoldenHash(q: Queryable, personId: string, hash: string): Promise<void> {
