@@ -26,9 +26,6 @@ export class Database implements Queryable {
       // that hangs — and it also bounds the wait for a free pooled connection, so it must be long
       // enough that a burst of requests queues instead of being answered 503 (seen at 5 s under load).
       connectionTimeoutMillis: 30_000,
-      // Set when the session starts, before any statement: prepared statements keep custom plans
-      // (a generic plan, made while a table is small, can ignore its index later).
-      options: '-c plan_cache_mode=force_custom_plan',
     });
     this.pool.on('connect', (client) => keepStatementsPrepared(client));
     // An idle client that loses its server must not crash the process; the pool replaces it.

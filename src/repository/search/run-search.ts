@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/database.ts';
+import { PLAN_FOR_VALUES } from '../../db/prepared-statements.ts';
 import { badRequest, fail, notFound } from '../../kernel/outcomes.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { toStored } from '../store/read.ts';
@@ -119,9 +120,9 @@ async function countMatches(
  * Values are checked before they reach SQL; a cast that PostgreSQL still refuses (a date past
  * its range, a hand-made cursor) is the client's error, not the server's.
  */
-async function runQuery(db: Queryable, text: string, values: unknown[]) {
+async function runQuery(db: Queryable, text: string, values: unknown[], planForValues = true) {
   try {
-    return await db.query(text, values);
+    return await db.query(planForValues ? PLAN_FOR_VALUES + text : text, values);
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     if (['22007', '22008', '22P02', '22003', '22023'].includes(code)) {
@@ -177,10 +178,13 @@ export async function findIdsMany(
     const where = conditionalWhere(model, resourceType, params, sql, opts);
     return `(SELECT ${k} AS k, r.id FROM resource r WHERE ${where} ORDER BY r.id LIMIT 2)`;
   });
+  // A conditional key is a business identifier: one value is as selective as another, so the
+  // statement may keep a generic plan (a search by name or code is planned for its values).
   const { rows } = await runQuery(
     db,
     parts.length === 1 ? parts[0]! : `${parts.join(' UNION ALL ')} ORDER BY k, id`,
     sql.values,
+    false,
   );
   const found = asked.map((): string[] => []);
   for (const row of rows) found[row.k as number]!.push(row.id as string);
