@@ -55,6 +55,8 @@ describe('embedded PostgreSQL', () => {
         "SELECT pg_encoding_to_char(encoding) AS enc, datcollate FROM pg_database WHERE datname = 'hie'",
       );
       expect(enc).toEqual({ enc: 'UTF8', datcollate: 'C.UTF-8' });
+      // Statistics follow a filling repository within seconds (see migration 012).
+      expect(await query(first.url, 'SHOW autovacuum_naptime')).toEqual([{ autovacuum_naptime: '10s' }]);
       await query(first.url, "CREATE TABLE kept (name text); INSERT INTO kept VALUES ('秀英')");
       await first.stop();
       expect(alive(first.pid!)).toBe(false);

@@ -80,8 +80,10 @@ export async function startEmbeddedPostgres(opts: {
       createPostgresUser: true,
       // UTF-8 throughout; initdb syncs its files (no --no-sync).
       initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-      // Loopback only; every durability setting stays at PostgreSQL's safe default.
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+      // Loopback only; every durability setting stays at PostgreSQL's safe default. Autovacuum
+      // looks every 10 s (not 60): until a table is re-analysed, a resource type new to it is
+      // planned as one row, and its conditional keys read every row of that type (migration 012).
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'autovacuum_naptime=10s'],
       onLog: (m) => remember(tail, m, logger),
       onError: (m) => remember(tail, String(m instanceof Error ? m.message : m), logger),
     });
