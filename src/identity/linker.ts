@@ -11,14 +11,13 @@ import { resolveInStore } from './store/resolve-in-store.ts';
 import type { MatchRules } from './match/rules.ts';
 import {
   getRecord,
-  goldenState,
+  recordsWithGoldenState,
   setGoldenHashIfRecordsAre,
   institutionTier,
   lockNames,
   mergedInto,
   openReview,
   recordsOfPerson,
-  saveDecision,
   saveRecord,
   setGoldenHash,
   setRecordActive,
@@ -130,10 +129,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       // The common case's golden record is read in this transaction (records, then the person:
       // the order the workflows lock in), not in one of its own: two round trips and a lock fewer.
       await lockNames(c, [`person:${decided.personId}`]);
-      const golden = {
-        ...(await goldenOf(c, decided.personId)),
-        ...(await goldenState(c, decided.personId)),
-      };
+      const golden = await goldenWithState(c, decided.personId);
       return { ...decided, golden };
     });
 
@@ -173,24 +169,23 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
 
       const { resolution } = await resolveInStore(c, record, keys, rules);
       const chosen = await choosePerson(c, record, existing, resolution);
-      await saveRecord(c, row(chosen.personId, chosen.state), keys);
-      await saveDecision(
-        c,
-        {
+      // The record and the decision that placed it, in one statement.
+      await saveRecord(c, row(chosen.personId, chosen.state), keys, {
+        row: {
           id: uuidv7(),
           patientRef: w.ref,
           ...(resolution.candidateRef ? { candidateRef: resolution.candidateRef } : {}),
           personId: chosen.personId,
           rulesVersion: rules.version,
         },
-        resolution.decision
+        decision: resolution.decision
           ? {
               ...resolution.decision,
               outcome: resolution.outcome,
               ...(resolution.note ? { note: resolution.note } : {}),
             }
           : { outcome: 'new', grade: 'certainly-not', score: 0, rule: 'probabilistic', fields: {} },
-      );
+      });
       if (chosen.state === 'provisional' && resolution.candidateRef && resolution.decision) {
         await openReview(
           c,
@@ -285,7 +280,20 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
 
   /** The golden Patient the person's records call for now, and its hash, on an open client. */
   async function goldenOf(c: Queryable, personId: string): Promise<{ golden: Patient; hash: string }> {
-    const records = await recordsOfPerson(c, personId);
+    return goldenFrom(c, personId, await recordsOfPerson(c, personId));
+  }
+
+  /** The golden record, its hash, the hash last written and the records' fingerprint: one read. */
+  async function goldenWithState(c: Queryable, personId: string) {
+    const { records, stored, fingerprint } = await recordsWithGoldenState(c, personId);
+    return { ...(await goldenFrom(c, personId, records)), stored, fingerprint };
+  }
+
+  async function goldenFrom(
+    c: Queryable,
+    personId: string,
+    records: IdentityRecordRow[],
+  ): Promise<{ golden: Patient; hash: string }> {
     const golden = goldenPatient(
       personId,
       records.map((r) => ({
@@ -313,7 +321,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
   function goldenNow(personId: string) {
     return db.transaction(async (c) => {
       await lockNames(c, [`person:${personId}`]);
-      return { ...(await goldenOf(c, personId)), ...(await goldenState(c, personId)) };
+      return goldenWithState(c, personId);
     });
   }
 

@@ -140,6 +140,28 @@ export async function goldenState(
 }
 
 /**
+ * A person's active records with its golden state, in one statement while it has records (the
+ * linker reads both for every Patient it links).
+ */
+export async function recordsWithGoldenState(
+  q: Queryable,
+  personId: string,
+): Promise<{ records: IdentityRecordRow[]; stored: string | null; fingerprint: string | null }> {
+  const { rows } = await q.query(
+    `SELECT ${COLUMNS}, (SELECT golden_hash FROM identity_person WHERE id = $1) AS golden_stored,
+            ${RECORDS_FINGERPRINT} AS golden_fingerprint
+       FROM identity_record WHERE person_id = $1 AND active ORDER BY patient_ref`,
+    [personId],
+  );
+  if (rows.length === 0) return { records: [], ...(await goldenState(q, personId)) };
+  return {
+    records: rows.map(toRow),
+    stored: rows[0].golden_stored ?? null,
+    fingerprint: rows[0].golden_fingerprint ?? null,
+  };
+}
+
+/**
  * Records the golden hash just written, in one statement and no transaction, unless the person's
  * records changed since the golden record was computed (false: the caller writes it again).
  */
@@ -160,15 +182,41 @@ export async function setGoldenHash(q: Queryable, personId: string, hash: string
   await q.query(`UPDATE identity_person SET golden_hash = $2 WHERE id = $1`, [personId, hash]);
 }
 
+type DecisionRow = {
+  id: string;
+  patientRef: string;
+  candidateRef?: string;
+  personId: string;
+  rulesVersion: string;
+};
+type DecisionOutcome = Pick<PairDecision, 'outcome' | 'grade' | 'score' | 'rule' | 'fields'> & {
+  note?: string;
+};
+
+const decisionValues = (d: DecisionRow, decision: DecisionOutcome) => [
+  d.id,
+  d.patientRef,
+  d.candidateRef ?? null,
+  d.personId,
+  decision.outcome,
+  decision.grade,
+  decision.score,
+  decision.rule,
+  JSON.stringify({ ...decision.fields, ...(decision.note ? { note: decision.note } : {}) }),
+  d.rulesVersion,
+];
+
 /**
- * Writes a record's row, its person (when new) and its blocking keys in ONE statement: each
- * statement is a round trip, and the linker runs this for every Patient written. The foreign
- * keys are checked at the end of the statement, when the person and the record both exist.
+ * Writes a record's row, its person (when new), its blocking keys and — when given — the decision
+ * that placed it, in ONE statement: each statement is a round trip, and the linker runs this for
+ * every Patient written. Foreign keys are checked at the end of the statement, when the person and
+ * the record both exist.
  */
 export async function saveRecord(
   q: Queryable,
   row: IdentityRecordRow,
   keys: readonly string[],
+  decided?: { row: DecisionRow; decision: DecisionOutcome },
 ): Promise<void> {
   await q.query(
     `WITH person AS (
@@ -182,7 +230,13 @@ export async function saveRecord(
          source_updated = EXCLUDED.source_updated, active = EXCLUDED.active, updated_at = clock_timestamp()
      ), gone AS (
        DELETE FROM identity_block WHERE patient_ref = $1 AND NOT (key = ANY($11::text[]))
-     )
+     )${
+       decided
+         ? `, decided AS (
+       INSERT INTO ${DECISION_INSERT} VALUES ($12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+     )`
+         : ''
+     }
      INSERT INTO identity_block (key, patient_ref) SELECT k, $1 FROM unnest($11::text[]) AS k ON CONFLICT DO NOTHING`,
     [
       row.patientRef,
@@ -196,30 +250,18 @@ export async function saveRecord(
       row.sourceUpdated,
       row.active,
       keys,
+      ...(decided ? decisionValues(decided.row, decided.decision) : []),
     ],
   );
 }
 
-export async function saveDecision(
-  q: Queryable,
-  d: { id: string; patientRef: string; candidateRef?: string; personId: string; rulesVersion: string },
-  decision: Pick<PairDecision, 'outcome' | 'grade' | 'score' | 'rule' | 'fields'> & { note?: string },
-): Promise<void> {
+const DECISION_INSERT = `identity_decision (id, patient_ref, candidate_ref, person_id, outcome, grade, score, rule,
+       fields, rules_version)`;
+
+export async function saveDecision(q: Queryable, d: DecisionRow, decision: DecisionOutcome): Promise<void> {
   await q.query(
-    `INSERT INTO identity_decision (id, patient_ref, candidate_ref, person_id, outcome, grade, score, rule,
-       fields, rules_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      d.id,
-      d.patientRef,
-      d.candidateRef ?? null,
-      d.personId,
-      decision.outcome,
-      decision.grade,
-      decision.score,
-      decision.rule,
-      JSON.stringify({ ...decision.fields, ...(decision.note ? { note: decision.note } : {}) }),
-      d.rulesVersion,
-    ],
+    `INSERT INTO ${DECISION_INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    decisionValues(d, decision),
   );
 }
 
