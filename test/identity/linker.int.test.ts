@@ -113,6 +113,26 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
         searchParams: { _tag: GOLDEN },
       })) as unknown as Bundle;
       expect((bundle.entry ?? []).map((e) => e.resource!.id)).toContain(g.id);
+
+      // Each record's placement is on record: the first founded the person, the second joined it
+      // on the first, by the national-ID rule.
+      // Ids are time-ordered (UUIDv7): the hospital's record was written first.
+      const [hospital, centre] = [...sources].sort((x, y) => (x.id! < y.id! ? -1 : 1));
+      const { rows } = await gw.database.db.query(
+        `SELECT patient_ref, candidate_ref, person_id, outcome FROM identity_decision
+          WHERE patient_ref = ANY($1) ORDER BY id`,
+        [sources.map((s) => `Patient/${s.id}`)],
+      );
+      const personId = personRef.slice('Patient/'.length);
+      expect(rows).toEqual([
+        { patient_ref: `Patient/${hospital!.id}`, candidate_ref: null, person_id: personId, outcome: 'new' },
+        {
+          patient_ref: `Patient/${centre!.id}`,
+          candidate_ref: `Patient/${hospital!.id}`,
+          person_id: personId,
+          outcome: 'link',
+        },
+      ]);
     });
 
     it('keeps the link when the institution sends the patient again, without new person versions', async () => {
