@@ -125,8 +125,11 @@ function groupSearches(taken: Pending[]): Search[] {
   const searches: Search[] = [];
   const byType = new Map<string, Pending[]>();
   for (const p of taken) {
-    if (p.key && !p.alone) byType.set(p.type, [...(byType.get(p.type) ?? []), p]);
-    else searches.push({ url: `${p.type}?${p.query}&_count=2`, pending: [p], shared: false });
+    if (p.key && !p.alone) {
+      const list = byType.get(p.type);
+      if (list) list.push(p);
+      else byType.set(p.type, [p]);
+    } else searches.push({ url: `${p.type}?${p.query}&_count=2`, pending: [p], shared: false });
   }
   for (const [type, list] of byType) {
     if (list.length === 1) {

@@ -18,6 +18,10 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
     });
     afterAll(async () => app?.close());
 
+    /** The identity stage on the test app's database, writing through `repository`. */
+    const linkerWriting = (repository: PatientRepository) =>
+      createIdentityLinker({ db: app.database.db, rules: loadMatchRules(), canonicalBase: BASE, repository });
+
     it('writes the golden record on the retry when the first try failed after committing the person', async () => {
       const created = await app.repo.create({
         resourceType: 'Patient',
@@ -36,12 +40,7 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
           await real.update(p, ifMatch);
         },
       };
-      const linker = createIdentityLinker({
-        db: app.database.db,
-        rules: loadMatchRules(),
-        canonicalBase: BASE,
-        repository: flaky,
-      });
+      const linker = linkerWriting(flaky);
       const written = { ref: `Patient/${patient.id}`, patient, institution: 'county-peoples-hospital' };
       await expect(linker.linkWritten([written])).rejects.toThrow(/unavailable/);
 
@@ -85,12 +84,7 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
           await real.update(p, ifMatch);
         },
       };
-      const linker = createIdentityLinker({
-        db: app.database.db,
-        rules: loadMatchRules(),
-        canonicalBase: BASE,
-        repository: slow,
-      });
+      const linker = linkerWriting(slow);
       const linkA = linker.linkWritten([
         { ref: `Patient/${a.id}`, patient: a, institution: 'county-peoples-hospital' },
       ]);

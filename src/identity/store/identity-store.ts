@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/database.ts';
+import { lockNamesInOrder } from '../../db/advisory-locks.ts';
 import type { Demographics } from '../golden/golden-patient.ts';
 import type { PairDecision } from '../match/decide.ts';
 import type { MatchRecord } from '../match/record.ts';
@@ -44,13 +45,7 @@ function toRow(r: Record<string, unknown>): IdentityRecordRow {
  * person — and never deadlock on each other.
  */
 export async function lockNames(q: Queryable, names: readonly string[]): Promise<void> {
-  const sorted = [...new Set(names)].sort();
-  if (sorted.length === 0) return;
-  await q.query(
-    `SELECT pg_advisory_xact_lock(h) FROM (
-       SELECT DISTINCT hashtextextended(n, 7541) AS h FROM unnest($1::text[]) AS n ORDER BY 1) s`,
-    [sorted],
-  );
+  await lockNamesInOrder(q, 7541, names);
 }
 
 export async function getRecord(q: Queryable, ref: string): Promise<IdentityRecordRow | undefined> {

@@ -1,3 +1,4 @@
+import { lockNamesInOrder } from '../../db/advisory-locks.ts';
 import type { Queryable } from '../../db/database.ts';
 import { badRequest, fail } from '../../kernel/outcomes.ts';
 import type { FhirModel } from '../fhir-model.ts';
@@ -29,14 +30,10 @@ export async function lockAllCriteria(
   q: Queryable,
   list: readonly { resourceType: string; criteria: [string, string][] }[],
 ): Promise<void> {
-  const names = [...new Set(list.map((c) => normaliseCriteria(c.resourceType, c.criteria)))];
-  if (names.length === 0) return;
-  if (names.length === 1)
-    return q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', names).then(() => undefined);
-  await q.query(
-    `SELECT pg_advisory_xact_lock(h) FROM (
-       SELECT DISTINCT hashtextextended(n, 0) AS h FROM unnest($1::text[]) AS n ORDER BY 1) s`,
-    [names],
+  await lockNamesInOrder(
+    q,
+    0,
+    list.map((c) => normaliseCriteria(c.resourceType, c.criteria)),
   );
 }
 

@@ -1,3 +1,4 @@
+import { lockNamesInOrder } from '../../db/advisory-locks.ts';
 import type { Queryable } from '../../db/database.ts';
 import { gone, notFound } from '../../kernel/outcomes.ts';
 import type { StoredResource } from '../types.ts';
@@ -83,10 +84,11 @@ export async function findCurrentManyForWrite(
   await select(unique);
   const missing = unique.filter((k) => !found.has(`${k.type}/${k.id}`));
   if (missing.length > 0) {
-    await q.query(
-      `SELECT pg_advisory_xact_lock(h) FROM (
-         SELECT DISTINCT hashtextextended(n, 1) AS h FROM unnest($1::text[]) AS n ORDER BY 1) s`,
-      [missing.map((k) => `${k.type}/${k.id}`)],
+    // The same space as `findCurrentForWrite`'s lock on one id.
+    await lockNamesInOrder(
+      q,
+      1,
+      missing.map((k) => `${k.type}/${k.id}`),
     );
     await select(missing);
   }
