@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   readDurabilitySettings,
   startEmbeddedPostgres,
+  usableSocketDir,
   type EmbeddedServer,
 } from '../../src/app/embedded/embedded-postgres.ts';
 import { waitForExit } from '../../src/app/embedded/processes.ts';
@@ -57,6 +58,15 @@ describe('embedded PostgreSQL', () => {
       expect(enc).toEqual({ enc: 'UTF8', datcollate: 'C.UTF-8' });
       // Statistics follow a filling repository within seconds (see migration 012).
       expect(await query(first.url, 'SHOW autovacuum_naptime')).toEqual([{ autovacuum_naptime: '10s' }]);
+      // Its own processes come in over the socket in the cluster's folder (no server address);
+      // tools that read only host and port still reach it on loopback.
+      expect(await query(first.url, 'SELECT inet_server_addr() AS addr')).toEqual([{ addr: null }]);
+      expect(new URL(first.url).searchParams.get('host')).toBe(path.join(dataDir, 'postgres'));
+      const tcp = new URL(first.url);
+      tcp.search = '';
+      expect(await query(tcp.toString(), 'SELECT inet_server_addr() AS addr')).toEqual([
+        { addr: '127.0.0.1' },
+      ]);
       await query(first.url, "CREATE TABLE kept (name text); INSERT INTO kept VALUES ('秀英')");
       await first.stop();
       expect(alive(first.pid!)).toBe(false);
@@ -67,6 +77,13 @@ describe('embedded PostgreSQL', () => {
       await second.stop();
     },
   );
+
+  it('listens on TCP only where a socket path would be too long or unsafe to list', () => {
+    expect(usableSocketDir('/tmp/hie-epg-abc/postgres')).toBe('/tmp/hie-epg-abc/postgres');
+    expect(usableSocketDir(`/srv/${'x'.repeat(100)}/postgres`)).toBeUndefined();
+    // unix_socket_directories is a comma-separated list: such a folder cannot be named in it.
+    expect(usableSocketDir('/srv/a,b/postgres')).toBeUndefined();
+  });
 
   it(
     'after the launcher is killed, a new start stops the server left running and starts again',
