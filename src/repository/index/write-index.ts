@@ -136,9 +136,11 @@ export async function deleteIndexRows(q: Queryable, resourceType: string, ids: s
 
 export function addIndexDeletes(parts: StatementParts, resourceType: string, ids: string[]): void {
   const type = `$${parts.params.push(resourceType)}`;
-  const list = `$${parts.params.push(ids)}::text[]`;
+  // One id as a plain key: with an array PostgreSQL planned the statement anew on every update.
+  const match =
+    ids.length === 1 ? `= $${parts.params.push(ids[0])}` : `= ANY($${parts.params.push(ids)}::text[])`;
   for (const t of TABLES)
-    parts.ctes.push(`DELETE FROM ${t} WHERE resource_type = ${type} AND resource_id = ANY(${list})`);
+    parts.ctes.push(`DELETE FROM ${t} WHERE resource_type = ${type} AND resource_id ${match}`);
 }
 
 /** Rows turned column-wise, one array per column, for `unnest`. */

@@ -2,6 +2,7 @@ import { lockNamesInOrder } from '../../db/advisory-locks.ts';
 import type { Queryable } from '../../db/database.ts';
 import { gone, notFound } from '../../kernel/outcomes.ts';
 import type { StoredResource } from '../types.ts';
+import { keysMatch, type ResourceKey } from './resource-keys.ts';
 
 interface Row {
   resource_type: string;
@@ -71,12 +72,12 @@ export async function findCurrentManyForWrite(
 ): Promise<PrefetchedCurrent> {
   const found: PrefetchedCurrent = new Map();
   const unique = [...new Map(keys.map((k) => [`${k.type}/${k.id}`, k])).values()];
-  const select = async (want: readonly { type: string; id: string }[]) => {
+  const select = async (want: readonly ResourceKey[]) => {
+    const match = keysMatch('r', want);
     const { rows } = await q.query<Row>(
-      `SELECT ${STORED_COLUMNS} FROM resource r
-         JOIN unnest($1::text[], $2::text[]) AS want(t, i) ON r.resource_type = want.t AND r.id = want.i
+      `SELECT ${STORED_COLUMNS} FROM resource r WHERE ${match.where}
         ORDER BY r.resource_type, r.id FOR UPDATE OF r`,
-      [want.map((k) => k.type), want.map((k) => k.id)],
+      match.values,
     );
     for (const row of rows) found.set(`${row.resource_type}/${row.id}`, toStored(row));
   };

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/database.ts';
 import { unprocessable } from '../../kernel/outcomes.ts';
 import type { FhirModel } from '../fhir-model.ts';
+import { keysMatch } from './resource-keys.ts';
 
 /** A literal reference to a resource on this server, and where it stands in the resource. */
 export interface LocalReference {
@@ -58,13 +59,13 @@ function parseLocalReference(
 /** Fails with 422, naming each reference that does not resolve to a live resource. */
 export async function assertReferencesExist(q: Queryable, refs: LocalReference[]): Promise<void> {
   if (refs.length === 0) return;
-  const types = refs.map((r) => r.resourceType);
-  const ids = refs.map((r) => r.id);
+  const match = keysMatch(
+    'r',
+    refs.map((r) => ({ type: r.resourceType, id: r.id })),
+  );
   const { rows } = await q.query<{ resource_type: string; id: string }>(
-    `SELECT r.resource_type, r.id FROM resource r
-       JOIN unnest($1::text[], $2::text[]) AS want(t, i) ON r.resource_type = want.t AND r.id = want.i
-      WHERE NOT r.deleted`,
-    [types, ids],
+    `SELECT r.resource_type, r.id FROM resource r WHERE ${match.where} AND NOT r.deleted`,
+    match.values,
   );
   const found = new Set(rows.map((r) => `${r.resource_type}/${r.id}`));
   const missing = refs.filter((r) => !found.has(`${r.resourceType}/${r.id}`));
