@@ -2,13 +2,7 @@ import type { Queryable } from '../../db/database.ts';
 import { stringifyFhirJson } from '../../kernel/fhir-json.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { extractIndexRows } from '../index/extract-index.ts';
-import {
-  addIndexWrites,
-  deleteIndexRows,
-  replaceIndexRows,
-  runParts,
-  type StatementParts,
-} from '../index/write-index.ts';
+import { addIndexWrites, deleteIndexRows, runParts, type StatementParts } from '../index/write-index.ts';
 import type { StoredResource } from '../types.ts';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -77,7 +71,7 @@ function orderResourceFirst(resource: Record<string, unknown>): Record<string, u
 }
 
 /**
- * Inserts many brand-new resources with one statement per table: the bulk of a transaction
+ * Inserts many brand-new resources in one statement (arrays through `unnest`): the bulk of a transaction
  * Bundle (a Synthea patient is hundreds of POSTs). Ids are fresh UUIDv7s, so no row exists yet.
  */
 export async function writeNewResources(
@@ -102,18 +96,19 @@ export async function writeNewResources(
     jsons.push(stringifyFhirJson(orderResourceFirst(resource)));
     index.push({ resourceType: resource.resourceType as string, id: resource.id as string, rows });
   }
-  await q.query(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-     SELECT t, i, 1, $4, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::json
-       FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS x(t, i, c, j)`,
-    [types, ids, compartments, lastUpdated, jsons],
-  );
-  await q.query(
-    `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-     SELECT t, i, 1, $3, false, 'POST', j::json FROM unnest($1::text[], $2::text[], $4::text[]) AS x(t, i, j)`,
-    [types, ids, lastUpdated, jsons],
-  );
-  await replaceIndexRows(q, index, { fresh: true });
+  // One statement: the current rows, the history rows and the index rows, in one round trip.
+  const parts: StatementParts = {
+    ctes: [
+      `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
+       SELECT t, i, 1, $4, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::json
+         FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS x(t, i, c, j)`,
+      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
+       SELECT t, i, 1, $4, false, 'POST', j::json FROM unnest($1::text[], $2::text[], $5::text[]) AS x(t, i, j)`,
+    ],
+    params: [types, ids, compartments, lastUpdated, jsons],
+  };
+  addIndexWrites(parts, index, { fresh: true });
+  await runParts(q, parts);
   return resources.map((r, n) => ({
     resourceType: r.resourceType,
     id: r.id,
