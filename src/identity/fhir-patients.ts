@@ -1,12 +1,14 @@
 import type { Patient } from 'fhir/r4';
 import { Client } from 'fhir-kit-client';
 import { stringifyFhirJson } from '../kernel/fhir-json.ts';
+import { combineTransactions, type PatientPuts } from './combined-transactions.ts';
 import type { PatientRepository } from './linker.ts';
 
 /**
  * Identity's access to Patients over FHIR REST (fhir-kit-client), so that it works against any
  * FHIR server the worker writes to. `token(fresh)` gives a bearer token; a 401 gets one more try
- * with a fresh one. Errors carry the HTTP `status` (412 for a stale If-Match).
+ * with a fresh one. Errors carry the HTTP `status` (412 for a stale If-Match). Transactions from
+ * concurrent callers share one request (`combineTransactions`).
  */
 export function fhirPatientRepository(opts: {
   fhirBaseUrl: string;
@@ -27,29 +29,30 @@ export function fhirPatientRepository(opts: {
       }
     }
   };
+  const sendTransaction = async (puts: PatientPuts) => {
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: puts.map(({ patient, ifMatch }) => ({
+        fullUrl: `${opts.fhirBaseUrl.replace(/\/$/, '')}/Patient/${patient.id!}`,
+        resource: patient,
+        request: {
+          method: 'PUT',
+          url: `Patient/${encodeURIComponent(patient.id!)}`,
+          ...(ifMatch ? { ifMatch: `W/"${ifMatch}"` } : {}),
+        },
+      })),
+    };
+    await call((headers, signal) =>
+      client.httpClient.post('/', stringifyFhirJson(bundle), { headers, signal }),
+    );
+  };
   return {
     read: (id) =>
       call((headers, signal) =>
         client.httpClient.get(`Patient/${encodeURIComponent(id)}`, { headers, signal }),
       ) as Promise<Patient>,
-    transaction: async (puts) => {
-      const bundle = {
-        resourceType: 'Bundle',
-        type: 'transaction',
-        entry: puts.map(({ patient, ifMatch }) => ({
-          fullUrl: `${opts.fhirBaseUrl.replace(/\/$/, '')}/Patient/${patient.id!}`,
-          resource: patient,
-          request: {
-            method: 'PUT',
-            url: `Patient/${encodeURIComponent(patient.id!)}`,
-            ...(ifMatch ? { ifMatch: `W/"${ifMatch}"` } : {}),
-          },
-        })),
-      };
-      await call((headers, signal) =>
-        client.httpClient.post('/', stringifyFhirJson(bundle), { headers, signal }),
-      );
-    },
+    transaction: combineTransactions(sendTransaction),
     update: async (patient, ifMatch) => {
       await call((headers, signal) =>
         client.httpClient.put(`Patient/${encodeURIComponent(patient.id!)}`, stringifyFhirJson(patient), {
