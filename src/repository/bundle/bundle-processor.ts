@@ -108,7 +108,9 @@ export class BundleProcessor {
     });
     for (const p of planned) await checkEntryAccess(access, p.req, p.entry);
     return this.repo.db.transaction(async (q) => {
-      const fullUrls = await this.assignIds(q, planned, access?.visibleIf);
+      // Taken before `assignIds` gives conditional PUTs their ids: those are not locked up front.
+      const lockedPutIds = this.explicitPutIds(planned);
+      const fullUrls = await this.assignIds(q, planned, lockedPutIds, access?.visibleIf);
       const writes = planned.filter(
         (p) => p.entry.resource && (p.req.method === 'POST' || p.req.method === 'PUT'),
       );
@@ -136,6 +138,7 @@ export class BundleProcessor {
         sorted
           .filter((p) => p.req.method === 'PUT' && p.req.id && !touched.has(key(p)))
           .map((p) => ({ type: p.req.resourceType, id: p.req.id! })),
+        new Set(lockedPutIds),
       );
       for (const p of sorted) {
         if (results[p.index]) continue;
@@ -164,6 +167,7 @@ export class BundleProcessor {
   private async assignIds(
     q: Queryable,
     planned: Planned[],
+    lockedPutIds: readonly string[],
     visibleIf: VisibleIf | undefined,
   ): Promise<Map<string, string>> {
     const map = new Map<string, string>();
@@ -175,8 +179,9 @@ export class BundleProcessor {
         return [{ p, resourceType: req.resourceType, criteria: req.criteria }];
       return [];
     });
-    // Every key locked, then every key matched, in one statement each (not two per entry).
-    await lockAllCriteria(q, conditional);
+    // Every key locked, then every key matched, in one statement each (not two per entry). The
+    // ids of the PUTs that name them are locked in the same statement (see `prefetched` below).
+    await lockAllCriteria(q, conditional, lockedPutIds);
     const matched = new Map<Planned, string[]>();
     const answers = await matchAllCriteria(q, this.repo.model, conditional, visibleIf);
     conditional.forEach((c, i) => matched.set(c.p, answers[i]!));
@@ -205,6 +210,13 @@ export class BundleProcessor {
       if (typeof entry.fullUrl === 'string' && id) map.set(entry.fullUrl, `${req.resourceType}/${id}`);
     }
     return map;
+  }
+
+  /** `Type/id` of each PUT that names its id (not a conditional one). */
+  private explicitPutIds(planned: Planned[]): string[] {
+    return planned
+      .filter((p) => p.req.method === 'PUT' && p.req.id && !p.req.criteria)
+      .map((p) => `${p.req.resourceType}/${p.req.id}`);
   }
 
   /** Validates and inserts the transaction's new resources in bulk. */

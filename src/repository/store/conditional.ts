@@ -1,8 +1,9 @@
-import { lockNamesInOrder } from '../../db/advisory-locks.ts';
+import { lockSpacesInOrder } from '../../db/advisory-locks.ts';
 import type { Queryable } from '../../db/database.ts';
 import { badRequest, fail } from '../../kernel/outcomes.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { findIds, findIdsMany, type VisibleIf } from '../search/index.ts';
+import { ID_LOCK_SPACE } from './read.ts';
 
 /**
  * Conditional interactions decide "does a match exist?" and then write. Two requests with the
@@ -24,17 +25,19 @@ export async function lockCriteria(
 /**
  * The locks of several criteria (a transaction's conditional entries) in one statement: the same
  * keys as `lockCriteria`, taken in hash order, so two transactions sharing keys cannot deadlock
- * and an ORU's eight keys cost one round trip instead of eight.
+ * and an ORU's eight keys cost one round trip instead of eight. The same statement takes the id
+ * locks of the `Type/id`s the transaction PUTs (`ID_LOCK_SPACE`, after the criteria, the order
+ * in which a transaction took both before), so reading those ids needs no second look.
  */
 export async function lockAllCriteria(
   q: Queryable,
   list: readonly { resourceType: string; criteria: [string, string][] }[],
+  putIds: readonly string[] = [],
 ): Promise<void> {
-  await lockNamesInOrder(
-    q,
-    0,
-    list.map((c) => normaliseCriteria(c.resourceType, c.criteria)),
-  );
+  await lockSpacesInOrder(q, [
+    { space: 0, names: list.map((c) => normaliseCriteria(c.resourceType, c.criteria)) },
+    ...(putIds.length > 0 ? [{ space: ID_LOCK_SPACE, names: putIds }] : []),
+  ]);
 }
 
 export function normaliseCriteria(resourceType: string, criteria: [string, string][]): string {

@@ -53,9 +53,12 @@ export async function findCurrentForWrite(
 ): Promise<StoredResource | undefined> {
   const found = await findCurrent(q, type, id, true);
   if (found) return found;
-  await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 1))', [`${type}/${id}`]);
+  await lockNamesInOrder(q, ID_LOCK_SPACE, [`${type}/${id}`]);
   return findCurrent(q, type, id, true);
 }
+
+/** The advisory-lock space of ids written before they have a row (`Type/id`). */
+export const ID_LOCK_SPACE = 1;
 
 /** Current versions for a write, keyed `Type/id`; null where the id has no row yet. */
 export type PrefetchedCurrent = Map<string, StoredResource | null>;
@@ -64,11 +67,13 @@ export type PrefetchedCurrent = Map<string, StoredResource | null>;
  * `findCurrentForWrite` for all the ids a transaction updates, in three statements at most
  * instead of up to three each: rows locked in key order (two transactions updating the same
  * resources cannot deadlock), then the advisory locks of the ids without a row, then those looked
- * at again.
+ * at again. Ids the transaction locked before this read need no second look: one statement.
  */
 export async function findCurrentManyForWrite(
   q: Queryable,
   keys: readonly { type: string; id: string }[],
+  /** `Type/id`s whose id lock (`ID_LOCK_SPACE`) this transaction already holds. */
+  locked: ReadonlySet<string> = new Set(),
 ): Promise<PrefetchedCurrent> {
   const found: PrefetchedCurrent = new Map();
   const unique = [...new Map(keys.map((k) => [`${k.type}/${k.id}`, k])).values()];
@@ -83,17 +88,18 @@ export async function findCurrentManyForWrite(
   };
   if (unique.length === 0) return found;
   await select(unique);
-  const missing = unique.filter((k) => !found.has(`${k.type}/${k.id}`));
+  // An id without a row whose lock was taken before the read above cannot have gained one since:
+  // the read's snapshot already sees whatever a creator holding that lock committed.
+  const missing = unique.filter((k) => !found.has(`${k.type}/${k.id}`) && !locked.has(`${k.type}/${k.id}`));
   if (missing.length > 0) {
-    // The same space as `findCurrentForWrite`'s lock on one id.
     await lockNamesInOrder(
       q,
-      1,
+      ID_LOCK_SPACE,
       missing.map((k) => `${k.type}/${k.id}`),
     );
     await select(missing);
   }
-  for (const k of missing) if (!found.has(`${k.type}/${k.id}`)) found.set(`${k.type}/${k.id}`, null);
+  for (const k of unique) if (!found.has(`${k.type}/${k.id}`)) found.set(`${k.type}/${k.id}`, null);
   return found;
 }
 
