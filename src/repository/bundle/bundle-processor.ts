@@ -7,11 +7,18 @@ import { preferredReturn } from '../router/respond.ts';
 import { lockAllCriteria, matchAllCriteria, multipleMatches } from '../store/conditional.ts';
 import type { FhirRepository } from '../store/fhir-repository.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from '../store/references.ts';
-import { writeNewResources } from '../store/write-version.ts';
+import { addNewResources } from '../store/write-version.ts';
+import { runParts, type StatementParts } from '../index/write-index.ts';
 import { findCurrentManyForWrite } from '../store/read.ts';
 import { parseEntryRequest, type EntryRequest } from './entry-request.ts';
 import { executeEntry, type EntryResult, entryResponse, errorEntry } from './execute-entry.ts';
 import { rewriteReferences } from './rewrite-references.ts';
+
+/**
+ * Bind parameters one gathered write statement may reach before it is sent (PostgreSQL allows
+ * 65,535; one resource's write binds a few dozen).
+ */
+const MAX_PENDING_PARAMS = 30_000;
 
 /** Processing order inside a transaction (FHIR R4 §3.1.0.11.2). */
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
@@ -125,8 +132,16 @@ export class BundleProcessor {
       const sorted = [...planned].sort(
         (a, b) => ORDER[a.req.method]! - ORDER[b.req.method]! || a.index - b.index,
       );
+      // The transaction's writes gather in one statement: the new resources, then each PUT whose
+      // target was read below. Anything else that reads or writes runs only after they are sent.
+      const pending: StatementParts = { ctes: [], params: [] };
+      const send = async () => {
+        await runParts(q, pending);
+        pending.ctes.length = 0;
+        pending.params.length = 0;
+      };
       const creates = sorted.filter((p) => p.req.method === 'POST' && !p.decided);
-      await this.createAll(q, creates, results, deferred);
+      this.createAll(creates, results, deferred, pending);
       // The resources the PUTs replace, read and locked together rather than one entry at a time
       // (not those another entry of this transaction also deletes or patches: they change first).
       const key = (p: Planned) => `${p.req.resourceType}/${p.req.id}`;
@@ -142,19 +157,28 @@ export class BundleProcessor {
       );
       for (const p of sorted) {
         if (results[p.index]) continue;
-        results[p.index] =
-          p.decided ??
-          (await executeEntry(
-            this.repo,
-            q,
-            p.req,
-            p.entry,
-            p.index,
-            deferred,
-            access?.visibleIf,
-            prefetched,
-          ));
+        if (p.decided) {
+          results[p.index] = p.decided;
+          continue;
+        }
+        // A PUT whose target was prefetched (each is used once) adds to the statement; any other
+        // entry may read what is pending, so that is sent first. So is a statement grown large.
+        const joins =
+          p.req.method === 'PUT' && prefetched.has(key(p)) && pending.params.length < MAX_PENDING_PARAMS;
+        if (!joins) await send();
+        results[p.index] = await executeEntry(
+          this.repo,
+          q,
+          p.req,
+          p.entry,
+          p.index,
+          deferred,
+          access?.visibleIf,
+          prefetched,
+          joins ? pending : undefined,
+        );
       }
+      await send();
       await assertReferencesExist(q, deferred);
       return results;
     });
@@ -219,12 +243,12 @@ export class BundleProcessor {
       .map((p) => `${p.req.resourceType}/${p.req.id}`);
   }
 
-  /** Validates and inserts the transaction's new resources in bulk. */
-  private async createAll(
-    q: Queryable,
+  /** Validates the transaction's new resources and adds their bulk insert to `pending`. */
+  private createAll(
     creates: Planned[],
     results: EntryResult[],
     deferred: LocalReference[],
+    pending: StatementParts,
   ) {
     const resources = creates.map((p) => {
       const resource = p.entry.resource;
@@ -246,7 +270,7 @@ export class BundleProcessor {
       );
       return resource;
     });
-    const stored = await writeNewResources(q, this.repo.model, resources, this.repo.baseUrl);
+    const stored = addNewResources(pending, this.repo.model, resources, this.repo.baseUrl);
     creates.forEach((p, n) => (results[p.index] = { status: 201, stored: stored[n]! }));
   }
 }

@@ -6,6 +6,7 @@ import { etagFor, parseIfMatch } from '../store/etag.ts';
 import type { FhirRepository, WriteOptions } from '../store/fhir-repository.ts';
 import type { LocalReference } from '../store/references.ts';
 import type { PrefetchedCurrent } from '../store/read.ts';
+import type { StatementParts } from '../index/write-index.ts';
 import type { StoredResource } from '../types.ts';
 import type { EntryRequest } from './entry-request.ts';
 
@@ -30,9 +31,11 @@ export async function executeEntry(
   deferred: LocalReference[] | undefined,
   visibleIf?: VisibleIf,
   prefetched?: PrefetchedCurrent,
+  pendingWrites?: StatementParts,
 ): Promise<EntryResult> {
   const opts: WriteOptions = { tx: q, pathPrefix: `Bundle.entry[${index}].resource` };
   if (prefetched) opts.prefetched = prefetched;
+  if (pendingWrites) opts.pendingWrites = pendingWrites;
   if (visibleIf) opts.visibleIf = visibleIf;
   if (deferred) opts.deferredReferences = deferred;
   if (req.ifMatch) opts.ifMatch = parseIfMatch(req.ifMatch);
@@ -60,7 +63,7 @@ export async function executeEntry(
       await repo.conditionalDelete(req.resourceType, req.criteria ?? [], opts);
       return { status: 204 };
     case 'GET': {
-      if (req.id) return { status: 200, stored: await repo.read(req.resourceType, req.id) };
+      if (req.id) return { status: 200, stored: await repo.read(req.resourceType, req.id, q) };
       const result = await search(q, repo.model, {
         resourceType: req.resourceType,
         params: req.criteria ?? [],

@@ -24,7 +24,8 @@ import {
   type PrefetchedCurrent,
 } from './read.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from './references.ts';
-import { writeDeletion, writeVersion } from './write-version.ts';
+import type { StatementParts } from '../index/write-index.ts';
+import { addVersionWrite, writeDeletion, writeVersion } from './write-version.ts';
 
 /** What a write did: 201 for a new resource, 200 for an update or a match that was kept. */
 export interface WriteResult {
@@ -48,6 +49,11 @@ export interface WriteOptions {
   visibleIf?: VisibleIf;
   /** Current versions a transaction already read and locked (each used once, then read again). */
   prefetched?: PrefetchedCurrent;
+  /**
+   * A transaction's statement under construction: an update whose current version was
+   * prefetched adds its write here instead of running it, and the caller runs them all at once.
+   */
+  pendingWrites?: StatementParts;
 }
 
 /**
@@ -62,9 +68,10 @@ export class FhirRepository {
     readonly baseUrl: string,
   ) {}
 
-  read(type: string, id: string): Promise<StoredResource> {
+  /** `q`: a transaction reading what it wrote itself (a GET entry after the writes). */
+  read(type: string, id: string, q: Queryable = this.db): Promise<StoredResource> {
     this.assertType(type);
-    return readCurrent(this.db, type, id);
+    return readCurrent(q, type, id);
   }
 
   vread(type: string, id: string, versionId: number): Promise<StoredResource> {
@@ -124,7 +131,10 @@ export class FhirRepository {
       opts.prefetched?.delete(key);
       const previous = known === undefined ? await findCurrentForWrite(q, type, id) : (known ?? undefined);
       this.checkVersion(type, id, previous, opts.ifMatch);
-      const stored = await writeVersion(q, this.model, { ...resource }, previous, 'PUT', this.baseUrl);
+      const stored =
+        opts.pendingWrites && known !== undefined
+          ? addVersionWrite(opts.pendingWrites, this.model, { ...resource }, previous, 'PUT', this.baseUrl)
+          : await writeVersion(q, this.model, { ...resource }, previous, 'PUT', this.baseUrl);
       await this.checkReferences(q, resource, opts);
       return { status: previous && !previous.deleted ? 200 : 201, stored };
     });

@@ -20,6 +20,24 @@ export async function writeVersion(
   method: Exclude<WriteMethod, 'DELETE'>,
   baseUrl?: string,
 ): Promise<StoredResource> {
+  const parts: StatementParts = { ctes: [], params: [] };
+  const stored = addVersionWrite(parts, model, resource, previous, method, baseUrl);
+  await runParts(q, parts);
+  return stored;
+}
+
+/**
+ * `writeVersion` as parts of a statement the caller runs (with other writes of its transaction:
+ * one round trip for all of them). The returned version is what the statement will store.
+ */
+export function addVersionWrite(
+  parts: StatementParts,
+  model: FhirModel,
+  resource: Record<string, any>,
+  previous: StoredResource | undefined,
+  method: Exclude<WriteMethod, 'DELETE'>,
+  baseUrl?: string,
+): StoredResource {
   const type = resource.resourceType as string;
   const id = resource.id as string;
   const versionId = (previous?.versionId ?? 0) + 1;
@@ -27,22 +45,27 @@ export async function writeVersion(
   resource.meta = { ...(resource.meta ?? {}), versionId: String(versionId), lastUpdated };
   const json = stringifyFhirJson(orderResourceFirst(resource));
   const rows = extractIndexRows(model, resource, baseUrl);
-  // One statement: the current row, the history row and the index rows, in one round trip.
-  const parts: StatementParts = {
-    ctes: [
-      `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-       VALUES ($1, $2, $3, $4, false, $5, $6::json)
+  const p = (value: unknown) => `$${parts.params.push(value)}`;
+  const [t, i, v, at, compartments, content, how] = [
+    type,
+    id,
+    versionId,
+    lastUpdated,
+    rows.compartments,
+    json,
+    method,
+  ].map(p);
+  parts.ctes.push(
+    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
+       VALUES (${t}, ${i}, ${v}, ${at}, false, ${compartments}, ${content}::json)
        ON CONFLICT (resource_type, id) DO UPDATE
          SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = false,
              compartments = EXCLUDED.compartments, content = EXCLUDED.content`,
-      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-       VALUES ($1, $2, $3, $4, false, $7, $6::json)`,
-    ],
-    params: [type, id, versionId, lastUpdated, rows.compartments, json, method],
-  };
+    `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
+       VALUES (${t}, ${i}, ${v}, ${at}, false, ${how}, ${content}::json)`,
+  );
   // Nothing to delete when the id is new or its rows went with its deletion.
   addIndexWrites(parts, [{ resourceType: type, id, rows }], { fresh: !previous || previous.deleted });
-  await runParts(q, parts);
   return { resourceType: type, id, versionId, lastUpdated, deleted: false, json };
 }
 
@@ -71,8 +94,9 @@ function orderResourceFirst(resource: Record<string, unknown>): Record<string, u
 }
 
 /**
- * Inserts many brand-new resources in one statement (arrays through `unnest`): the bulk of a transaction
- * Bundle (a Synthea patient is hundreds of POSTs). Ids are fresh UUIDv7s, so no row exists yet.
+ * Inserts many brand-new resources in one statement (arrays through `unnest`): the bulk of a
+ * transaction Bundle (a Synthea patient is hundreds of POSTs). Ids are fresh UUIDv7s, so no row
+ * exists yet.
  */
 export async function writeNewResources(
   q: Queryable,
@@ -80,6 +104,19 @@ export async function writeNewResources(
   resources: Record<string, any>[],
   baseUrl?: string,
 ): Promise<StoredResource[]> {
+  const parts: StatementParts = { ctes: [], params: [] };
+  const stored = addNewResources(parts, model, resources, baseUrl);
+  await runParts(q, parts);
+  return stored;
+}
+
+/** `writeNewResources` as parts of a statement the caller runs. */
+export function addNewResources(
+  parts: StatementParts,
+  model: FhirModel,
+  resources: Record<string, any>[],
+  baseUrl?: string,
+): StoredResource[] {
   if (resources.length === 0) return [];
   const lastUpdated = new Date().toISOString();
   const types: string[] = [];
@@ -96,19 +133,16 @@ export async function writeNewResources(
     jsons.push(stringifyFhirJson(orderResourceFirst(resource)));
     index.push({ resourceType: resource.resourceType as string, id: resource.id as string, rows });
   }
-  // One statement: the current rows, the history rows and the index rows, in one round trip.
-  const parts: StatementParts = {
-    ctes: [
-      `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-       SELECT t, i, 1, $4, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::json
-         FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS x(t, i, c, j)`,
-      `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-       SELECT t, i, 1, $4, false, 'POST', j::json FROM unnest($1::text[], $2::text[], $5::text[]) AS x(t, i, j)`,
-    ],
-    params: [types, ids, compartments, lastUpdated, jsons],
-  };
+  const p = (value: unknown) => `$${parts.params.push(value)}`;
+  const [t, i, c, at, j] = [types, ids, compartments, lastUpdated, jsons].map(p);
+  parts.ctes.push(
+    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
+       SELECT t, i, 1, ${at}, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::json
+         FROM unnest(${t}::text[], ${i}::text[], ${c}::text[], ${j}::text[]) AS x(t, i, c, j)`,
+    `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
+       SELECT t, i, 1, ${at}, false, 'POST', j::json FROM unnest(${t}::text[], ${i}::text[], ${j}::text[]) AS x(t, i, j)`,
+  );
   addIndexWrites(parts, index, { fresh: true });
-  await runParts(q, parts);
   return resources.map((r, n) => ({
     resourceType: r.resourceType,
     id: r.id,

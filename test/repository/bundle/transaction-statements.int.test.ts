@@ -99,6 +99,14 @@ describe.each(inject('pgServers'))('a transaction on $name', (server) => {
     expect(count(/hashtextextended\(n, s\)/)).toBe(1);
     expect(count(/UNION ALL/)).toBe(1);
     expect(count(/FOR UPDATE/)).toBe(1);
+    // Every write of the transaction (three creates, an update, an update-as-create) in one statement.
+    expect(count(/INSERT INTO resource_history/)).toBe(1);
+  });
+
+  it('reads what its own writes left: a GET after a PUT of the same transaction sees the new version', async () => {
+    await run([put('p-read', 'female')]);
+    const out = await run([put('p-read', 'male'), { request: { method: 'GET', url: 'Patient/p-read' } }]);
+    expect(out.entry[1].resource).toMatchObject({ gender: 'male', meta: { versionId: '2' } });
   });
 
   it('a PUT of a new id waits for another transaction creating that id, then writes version 2', async () => {
