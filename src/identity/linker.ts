@@ -122,6 +122,9 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     const matchHash = matchHashOf(record, demographics);
     const keys = blockingKeys(record, rules);
 
+    const current = await alreadyCurrent(w, matchHash);
+    if (current) return { ref: w.ref, personId: current, outcome: 'unchanged' };
+
     const together = Boolean(repository.transaction && w.versionId);
     const settled = await db.transaction(async (c) => {
       const decided = await decide(c);
@@ -238,6 +241,23 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     const current = await recordGoldenWritten(personId, hash, fingerprint);
     // Another record joined the person meanwhile: write the golden record again, current.
     if (!current) await writeGolden(personId, true);
+  }
+
+  /**
+   * The person of a record identity has seen with this very match data, when nothing is left to
+   * do: the source already points at that person and its golden record is the one its records
+   * call for. Found without a transaction or a lock (two reads), since nothing is written; an ORU
+   * repeats its patient with every result. Anything else (undefined) takes the locked path.
+   */
+  async function alreadyCurrent(w: WrittenPatient, matchHash: string): Promise<string | undefined> {
+    const refers = (w.patient.link ?? []).filter((l) => l.type === 'refer');
+    // A Patient new to identity carries no `refer` link: no read spent on it.
+    if (refers.length === 0) return undefined;
+    const seen = await getRecord(db, w.ref);
+    if (!seen?.active || seen.matchHash !== matchHash) return undefined;
+    if (!refers.some((l) => l.other.reference === `Patient/${seen.personId}`)) return undefined;
+    const { hash, stored } = await goldenWithState(db, seen.personId);
+    return stored === hash ? seen.personId : undefined;
   }
 
   /**

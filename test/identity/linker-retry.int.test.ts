@@ -4,6 +4,7 @@ import { createIdentityLinker, type PatientRepository } from '../../src/identity
 import { loadMatchRules } from '../../src/identity/match/rules.ts';
 import { NATIONAL_ID_SYSTEM, nationalIdCheckChar } from '../../src/identity/national-id.ts';
 import { inProcessPatients } from '../../src/identity/workflow/in-process-patients.ts';
+import { lockNames } from '../../src/identity/store/identity-store.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 const BASE = 'https://county-hie.org/fhir';
@@ -100,6 +101,60 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect((golden?.link ?? []).map((l) => l.other.reference).sort()).toEqual(
         [`Patient/${a.id}`, `Patient/${b.id}`].sort(),
       );
+    });
+
+    it('answers a record seen before with the same data without waiting for any lock, unless its golden record is stale', async () => {
+      const created = await app.repo.create({
+        resourceType: 'Patient',
+        name: [{ text: '钱玉兰' }],
+        gender: 'female',
+        birthDate: '1958-04-02',
+      });
+      const patient = JSON.parse(created.stored.json!) as Patient;
+      const real = inProcessPatients(app.repo);
+      const linker = linkerWriting(real);
+      const ref = `Patient/${patient.id}`;
+      const [first] = await linker.linkWritten([{ ref, patient, institution: 'county-peoples-hospital' }]);
+      // As the worker writes it again (an ORU repeating the patient): with its refer link kept.
+      const linked = await real.read(patient.id!);
+      const again = { ref, patient: linked, institution: 'county-peoples-hospital' };
+
+      // Another transaction holds the record's identity lock: the locked path would wait for it.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const holding = new Promise<void>((r) => (locked = r));
+      const holder = app.database.db.transaction(async (c) => {
+        await lockNames(c, [`record:${ref}`]);
+        locked();
+        await held;
+      });
+      await holding;
+      try {
+        const answer = await Promise.race([
+          linker.linkWritten([again]),
+          new Promise((r) => setTimeout(() => r('waited'), 3_000)),
+        ]);
+        expect(answer).toEqual([{ ref, personId: first!.personId, outcome: 'unchanged' }]);
+
+        // A golden record whose stored hash is not the current one goes the locked way and is rewritten.
+        await app.database.db.query(`UPDATE identity_person SET golden_hash = 'stale' WHERE id = $1`, [
+          first!.personId,
+        ]);
+        const slow = linker.linkWritten([again]);
+        const early = await Promise.race([slow, new Promise((r) => setTimeout(() => r('waited'), 300))]);
+        expect(early).toBe('waited');
+        release();
+        expect(await slow).toEqual([{ ref, personId: first!.personId, outcome: 'unchanged' }]);
+        const { rows } = await app.database.db.query(
+          `SELECT golden_hash FROM identity_person WHERE id = $1`,
+          [first!.personId],
+        );
+        expect(rows[0].golden_hash).toMatch(/^[0-9a-f]{64}$/);
+      } finally {
+        release();
+        await holder;
+      }
     });
   },
 );
