@@ -21,61 +21,74 @@ const ID_SKEW_MS = 60_000;
 /**
  * The inbound archive on PostgreSQL (table `inbound_message`, migration 003).
  *
- * Re-send detection takes a transaction-scoped advisory lock on (institution, control id): two
- * identical messages arriving in parallel are decided one after the other, so exactly one row is
- * written and the other caller gets it back as a re-send. The unique index on
- * (institution, control id, content hash) backs this up.
+ * Re-send detection rests on two unique indexes: (institution, control id, content hash) — a
+ * re-send is the row already there — and (institution, control id) over the rows not flagged
+ * `control-id-reused` (migration 013) — the first message under a control id. A new message is
+ * stored in one statement; only a used control id costs more (is it a re-send or a reuse?).
+ * Two identical messages arriving in parallel make one row: the second insert waits for the
+ * first and yields to it, and its caller gets the stored row back as a re-send.
  */
 export class PostgresInbox implements Inbox {
   constructor(private readonly db: Database) {}
 
   async store(message: NewMessage): Promise<{ message: InboundMessage; resend: boolean }> {
     const contentHash = createHash('sha256').update(message.raw).digest('hex');
-    return this.db.transaction(async (q) => {
-      // Institution ids are `[a-z0-9-]`, so '|' cannot make two different pairs look alike.
-      await q.query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '|' || $2, 3))", [
+    const first = await this.insert(message, contentHash, []);
+    if (first) return { message: first, resend: false };
+    // The control id is taken: by this very content (a re-send), or by another message (a reuse).
+    // Each statement runs on a snapshot taken after the insert above gave way, so it sees the row.
+    const original = await this.find(message, contentHash);
+    if (original) return { message: original, resend: true };
+    const reuse = await this.insert(message, contentHash, [CONTROL_ID_REUSED]);
+    if (reuse) return { message: reuse, resend: false };
+    // The same content arrived meanwhile under the reused control id: that row is the original.
+    const raced = await this.find(message, contentHash);
+    if (raced) return { message: raced, resend: true };
+    throw new Error(`The archive refused message ${message.id} and holds no row it yielded to`);
+  }
+
+  /** The row, or undefined when a unique index says the message is not the first of its kind. */
+  private async insert(
+    message: NewMessage,
+    contentHash: string,
+    flags: string[],
+  ): Promise<InboundMessage | undefined> {
+    const { rows } = await this.db.query<MessageRow>(
+      `INSERT INTO inbound_message
+         (id, institution, format, feed, transport, type, control_id, content_hash, raw, charset,
+          state, outcome, bundle, event_time, flags)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::json, $14, $15)
+       ON CONFLICT DO NOTHING
+       RETURNING ${MESSAGE_COLUMNS_WITH_BUNDLE}`,
+      [
+        message.id,
         message.institution,
+        message.format,
+        message.feed ?? null,
+        message.transport,
+        message.type ?? null,
         message.controlId,
-      ]);
-      const same = await q.query<{ id: string; content_hash: string }>(
-        'SELECT id, content_hash FROM inbound_message WHERE institution = $1 AND control_id = $2',
-        [message.institution, message.controlId],
-      );
-      const original = same.rows.find((r) => r.content_hash === contentHash);
-      if (original) {
-        const { rows } = await q.query<MessageRow>(
-          `SELECT ${MESSAGE_COLUMNS_WITH_BUNDLE} FROM inbound_message WHERE id = $1`,
-          [original.id],
-        );
-        return { message: rowToMessage(rows[0]!), resend: true };
-      }
-      const flags = same.rows.length > 0 ? [CONTROL_ID_REUSED] : [];
-      const { rows } = await q.query<MessageRow>(
-        `INSERT INTO inbound_message
-           (id, institution, format, feed, transport, type, control_id, content_hash, raw, charset,
-            state, outcome, bundle, event_time, flags)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::json, $14, $15)
-         RETURNING ${MESSAGE_COLUMNS_WITH_BUNDLE}`,
-        [
-          message.id,
-          message.institution,
-          message.format,
-          message.feed ?? null,
-          message.transport,
-          message.type ?? null,
-          message.controlId,
-          contentHash,
-          message.raw,
-          message.charset ?? null,
-          message.state,
-          message.outcome ?? null,
-          bundleText(message.bundle),
-          message.eventTime ?? null,
-          flags,
-        ],
-      );
-      return { message: rowToMessage(rows[0]!), resend: false };
-    });
+        contentHash,
+        message.raw,
+        message.charset ?? null,
+        message.state,
+        message.outcome ?? null,
+        bundleText(message.bundle),
+        message.eventTime ?? null,
+        flags,
+      ],
+    );
+    return rows[0] && rowToMessage(rows[0]);
+  }
+
+  /** The stored message with this content under this control id (a re-send's original). */
+  private async find(message: NewMessage, contentHash: string): Promise<InboundMessage | undefined> {
+    const { rows } = await this.db.query<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS_WITH_BUNDLE} FROM inbound_message
+        WHERE institution = $1 AND control_id = $2 AND content_hash = $3`,
+      [message.institution, message.controlId, contentHash],
+    );
+    return rows[0] && rowToMessage(rows[0]);
   }
 
   async get(id: string): Promise<InboundMessage | undefined> {

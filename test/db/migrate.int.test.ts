@@ -39,6 +39,29 @@ describe.each(inject('pgServers'))('migrations on $name', (server) => {
     for (const r of rows) expect(r.reloptions).toContain('autovacuum_analyze_scale_factor=0.02');
   });
 
+  it('flags the later of two unflagged messages under one control id before making the first unique', async () => {
+    // An archive as it stood before migration 013, holding such a pair.
+    await t.db.query('DROP INDEX inbound_message_first_control_id');
+    await t.db.query('DELETE FROM hie_migration WHERE version = 13');
+    const row = (id: string, hash: string, at: string, flags: string) =>
+      t.db.query(
+        `INSERT INTO inbound_message (id, institution, format, transport, control_id, content_hash, raw, state, received_at, flags)
+         VALUES ($1, 'cph', 'hl7v2', 'http', 'C-7', $2, 'x', 'stored', $3, $4::text[])`,
+        [id, hash, at, flags],
+      );
+    await row('00000000-0000-7000-8000-000000000001', 'h1', '2026-01-01T00:00:00Z', '{}');
+    await row('00000000-0000-7000-8000-000000000002', 'h2', '2026-01-02T00:00:00Z', '{}');
+    await row('00000000-0000-7000-8000-000000000003', 'h3', '2026-01-03T00:00:00Z', '{control-id-reused}');
+    expect(await migrate(t.db)).toEqual(['013-first-control-id.sql']);
+    const { rows } = await t.db.query<{ id: string; flags: string[] }>(
+      "SELECT id, flags FROM inbound_message WHERE control_id = 'C-7' ORDER BY id",
+    );
+    expect(rows.map((r) => r.flags)).toEqual([[], ['control-id-reused'], ['control-id-reused']]);
+    await expect(
+      row('00000000-0000-7000-8000-000000000004', 'h4', '2026-01-04T00:00:00Z', '{}'),
+    ).rejects.toMatchObject({ code: '23505' });
+  });
+
   it('runs safely when several processes migrate at once', async () => {
     const again = await Promise.all([migrate(t.db), migrate(t.db), migrate(t.db)]);
     expect(again.flat()).toEqual([]);

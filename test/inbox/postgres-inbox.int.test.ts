@@ -91,6 +91,24 @@ describe.each(inject('pgServers'))('PostgresInbox on $name', (server) => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('ten different messages under one new control id in parallel: all kept, all but the first flagged', async () => {
+    const m = message();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        inbox.store({ ...m, id: uuidv7(), raw: Buffer.from(`${m.raw.toString()}|${i % 5}`) }),
+      ),
+    );
+    // Five contents, each sent twice: five rows, five answered as re-sends of their twin.
+    expect(results.filter((r) => r.resend)).toHaveLength(5);
+    const { rows } = await t.db.query<{ flags: string[] }>(
+      'SELECT flags FROM inbound_message WHERE control_id = $1',
+      [m.controlId],
+    );
+    expect(rows).toHaveLength(5);
+    expect(rows.filter((r) => r.flags.length === 0)).toHaveLength(1);
+    expect(rows.filter((r) => r.flags.includes(CONTROL_ID_REUSED))).toHaveLength(4);
+  });
+
   it('lists newest first with filters and a keyset cursor', async () => {
     const inst = `list-${Date.now()}`;
     const ids: string[] = [];
