@@ -11,6 +11,7 @@ import { resolveInStore } from './store/resolve-in-store.ts';
 import type { MatchRules } from './match/rules.ts';
 import {
   getRecord,
+  recordAndCandidates,
   recordsWithGoldenState,
   setGoldenHashIfRecordsAre,
   institutionTier,
@@ -131,7 +132,8 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       if (!together || decided.affected.length !== 1) return decided;
       // The common case's golden record is read in this transaction (records, then the person:
       // the order the workflows lock in), not in one of its own: two round trips and a lock fewer.
-      await lockNames(c, [`person:${decided.personId}`]);
+      // A person this transaction founded is unknown to any other until it commits: no lock.
+      if (!decided.founded) await lockNames(c, [`person:${decided.personId}`]);
       const golden = await goldenWithState(c, decided.personId);
       return { ...decided, golden };
     });
@@ -146,7 +148,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
 
     async function decide(c: Queryable) {
       await lockNames(c, [`record:${w.ref}`, ...keys]);
-      const existing = await getRecord(c, w.ref);
+      const { existing, candidates } = await recordAndCandidates(c, w.ref, keys);
       if (existing && existing.matchHash === matchHash && existing.active) {
         // Still "affected": an earlier try may have committed the person and then failed before
         // its golden record was written (the stored golden hash says whether it was).
@@ -170,7 +172,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
         return { personId: existing.personId, outcome: 'unchanged' as const, affected: [existing.personId] };
       }
 
-      const { resolution } = await resolveInStore(c, record, keys, rules);
+      const { resolution } = await resolveInStore(c, record, keys, rules, candidates);
       const chosen = await choosePerson(c, record, existing, resolution);
       // The record and the decision that placed it, in one statement.
       await saveRecord(c, row(chosen.personId, chosen.state), keys, {
@@ -200,7 +202,12 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
         chosen.personId,
         ...(existing && existing.personId !== chosen.personId ? [existing.personId] : []),
       ];
-      return { personId: chosen.personId, outcome: resolution.outcome, affected };
+      return {
+        personId: chosen.personId,
+        outcome: resolution.outcome,
+        affected,
+        founded: chosen.founded === true,
+      };
     }
   }
 
@@ -270,7 +277,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     record: MatchRecord,
     existing: IdentityRecordRow | undefined,
     resolution: Resolution,
-  ): Promise<{ personId: string; state: IdentityRecordRow['state'] }> {
+  ): Promise<{ personId: string; state: IdentityRecordRow['state']; founded?: boolean }> {
     if (existing) {
       const others = (await recordsOfPerson(c, existing.personId)).filter(
         (r) => r.patientRef !== existing.patientRef,
@@ -295,7 +302,11 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     if (resolution.outcome === 'link' && resolution.personId) {
       return { personId: resolution.personId, state: 'linked' };
     }
-    return { personId: uuidv7(), state: resolution.outcome === 'review' ? 'provisional' : 'linked' };
+    return {
+      personId: uuidv7(),
+      state: resolution.outcome === 'review' ? 'provisional' : 'linked',
+      founded: true,
+    };
   }
 
   /** The golden Patient the person's records call for now, and its hash, on an open client. */

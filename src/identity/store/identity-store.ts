@@ -53,6 +53,33 @@ export async function getRecord(q: Queryable, ref: string): Promise<IdentityReco
   return rows[0] ? toRow(rows[0]) : undefined;
 }
 
+/**
+ * `getRecord` and `candidatesByKeys` in one statement: the record as identity holds it (if at
+ * all) and the active records sharing a blocking key with it.
+ */
+export async function recordAndCandidates(
+  q: Queryable,
+  ref: string,
+  keys: readonly string[],
+): Promise<{ existing: IdentityRecordRow | undefined; candidates: IdentityRecordRow[] }> {
+  // Two branches, not one OR: each keeps its index (the primary key, the blocking-key index).
+  const { rows } = await q.query(
+    `SELECT * FROM (
+       SELECT ${COLUMNS}, true AS is_self FROM identity_record WHERE patient_ref = $2
+       UNION ALL
+       SELECT ${COLUMNS}, false FROM identity_record
+        WHERE patient_ref IN (SELECT patient_ref FROM identity_block WHERE key = ANY($1::text[]))
+          AND patient_ref <> $2 AND active) u
+      ORDER BY is_self DESC, patient_ref`,
+    [keys, ref],
+  );
+  const self = rows.find((r) => r.is_self === true);
+  return {
+    existing: self ? toRow(self) : undefined,
+    candidates: rows.filter((r) => r.is_self !== true).map(toRow),
+  };
+}
+
 /** Active records sharing a blocking key with the record (itself excluded). */
 export async function candidatesByKeys(
   q: Queryable,

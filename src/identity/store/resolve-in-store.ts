@@ -2,7 +2,7 @@ import type { Queryable } from '../../db/database.ts';
 import type { MatchRecord } from '../match/record.ts';
 import { resolvePerson, type Resolution } from '../match/resolve-person.ts';
 import type { MatchRules } from '../match/rules.ts';
-import { candidatesByKeys, rejectedWith } from './identity-store.ts';
+import { candidatesByKeys, rejectedWith, type IdentityRecordRow } from './identity-store.ts';
 
 /**
  * The matching step on the identity tables: the records sharing a blocking key, the pairs a
@@ -14,8 +14,10 @@ export async function resolveInStore(
   record: MatchRecord,
   keys: readonly string[],
   rules: MatchRules,
+  /** The candidates, when the caller read them already (`recordAndCandidates`). */
+  known?: IdentityRecordRow[],
 ): Promise<{ resolution: Resolution; candidates: number }> {
-  const rows = await candidatesByKeys(c, keys, record.ref);
+  const rows = known ?? (await candidatesByKeys(c, keys, record.ref));
   const rejected = await rejectedWith(
     c,
     record.ref,
