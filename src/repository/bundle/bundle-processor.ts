@@ -13,6 +13,8 @@ import { findCurrentManyForWrite } from '../store/read.ts';
 import { parseEntryRequest, type EntryRequest } from './entry-request.ts';
 import { executeEntry, type EntryResult, entryResponse, errorEntry } from './execute-entry.ts';
 import { rewriteReferences } from './rewrite-references.ts';
+import { shareableSearch, searchTogether, type SharedSearch } from '../search/search-together.ts';
+import { searchResultToBundle } from '../search/index.ts';
 
 /**
  * Bind parameters one gathered write statement may reach before it is sent (PostgreSQL allows
@@ -82,7 +84,13 @@ export class BundleProcessor {
 
   private async batch(entries: any[], authorize: Authorize, access?: RequestAccess): Promise<EntryResult[]> {
     const results: EntryResult[] = [];
+    const answered = await this.searchesTogether(entries, authorize, access);
     for (const [index, entry] of entries.entries()) {
+      const ready = answered.get(index);
+      if (ready) {
+        results.push(ready);
+        continue;
+      }
       try {
         const req = parseEntryRequest(this.repo.model, entry, index);
         authorizeEntry(authorize, req);
@@ -101,6 +109,51 @@ export class BundleProcessor {
       }
     }
     return results;
+  }
+
+  /**
+   * The batch's identifier look-ups (two or more), run in one statement before the other entries
+   * (reads see the same data either way: a batch's entries are independent). An entry that is
+   * refused, or any failure of the shared statement, leaves the entry to run on its own.
+   */
+  private async searchesTogether(
+    entries: any[],
+    authorize: Authorize,
+    access?: RequestAccess,
+  ): Promise<Map<number, EntryResult>> {
+    const found: { index: number; search: SharedSearch }[] = [];
+    for (const [index, entry] of entries.entries()) {
+      try {
+        const req = parseEntryRequest(this.repo.model, entry, index);
+        if (req.method !== 'GET' || req.id || !req.resourceType) continue;
+        authorizeEntry(authorize, req);
+        await checkEntryAccess(access, req, entry);
+        const search = shareableSearch(this.repo.model, {
+          resourceType: req.resourceType,
+          params: req.criteria ?? [],
+          strict: false,
+          baseUrl: this.repo.baseUrl,
+          ...(access?.visibleIf ? { visibleIf: access.visibleIf } : {}),
+        });
+        if (search) found.push({ index, search });
+      } catch {
+        // Answered with its own error when the entry runs alone.
+      }
+    }
+    const answered = new Map<number, EntryResult>();
+    if (found.length < 2) return answered;
+    try {
+      const results = await searchTogether(
+        this.repo.db,
+        found.map((f) => f.search),
+      );
+      found.forEach((f, n) =>
+        answered.set(f.index, { status: 200, body: searchResultToBundle(results[n]!, this.repo.baseUrl) }),
+      );
+    } catch {
+      answered.clear();
+    }
+    return answered;
   }
 
   private async transaction(

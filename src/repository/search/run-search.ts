@@ -1,3 +1,4 @@
+import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { Queryable } from '../../db/database.ts';
 import { PLAN_FOR_VALUES } from '../../db/prepared-statements.ts';
 import { badRequest, fail, notFound } from '../../kernel/outcomes.ts';
@@ -37,6 +38,18 @@ export async function search(db: Queryable, model: FhirModel, req: SearchRequest
     total = page.rows.length; // the whole result is on this first page: the count is free
   }
   const { includes, issues } = await loadIncludes(db, parsed.includes, page.rows, req.visibleIf);
+  return searchResult(req, parsed, page, total, includes, issues);
+}
+
+/** The answer to one search from its page, count and includes. */
+export function searchResult(
+  req: SearchRequest,
+  parsed: ParsedSearch,
+  page: { rows: StoredResource[]; next: string | undefined },
+  total: number | undefined,
+  includes: StoredResource[],
+  issues: OperationOutcomeIssue[],
+): SearchResult {
   const link = (extra: [string, string][]) =>
     searchUrl(req.baseUrl, req.resourceType, [...parsed.used, ...extra]);
   return {
@@ -52,7 +65,7 @@ export async function search(db: Queryable, model: FhirModel, req: SearchRequest
 }
 
 /** The WHERE shared by the page and the count: type, not deleted, criteria, visibility. */
-function whereSql(
+export function whereSql(
   parsed: ParsedSearch,
   criteria: Criterion[],
   sql: SqlParams,
@@ -110,7 +123,7 @@ SELECT x.resource_type, x.id, x.version_id, x.last_updated, x.deleted, x.content
  * identifier is about as selective as another, so the statement may keep a generic plan; planned
  * for its values it cost ten times its execution in a census of the ingest path.
  */
-function byIdentifiersOnly(parsed: ParsedSearch, visibleIf: VisibleIf | undefined): boolean {
+export function byIdentifiersOnly(parsed: ParsedSearch, visibleIf: VisibleIf | undefined): boolean {
   return (
     visibleIf === undefined &&
     parsed.cursor === undefined &&
@@ -141,7 +154,7 @@ async function countMatches(
  * Values are checked before they reach SQL; a cast that PostgreSQL still refuses (a date past
  * its range, a hand-made cursor) is the client's error, not the server's.
  */
-async function runQuery(db: Queryable, text: string, values: unknown[], planForValues = true) {
+export async function runQuery(db: Queryable, text: string, values: unknown[], planForValues = true) {
   try {
     return await db.query(planForValues ? PLAN_FOR_VALUES + text : text, values);
   } catch (err) {
