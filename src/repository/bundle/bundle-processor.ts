@@ -7,8 +7,7 @@ import { preferredReturn } from '../router/respond.ts';
 import { lockAllCriteria, matchAllCriteria, multipleMatches } from '../store/conditional.ts';
 import type { FhirRepository } from '../store/fhir-repository.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from '../store/references.ts';
-import { addNewResources } from '../store/write-version.ts';
-import { runParts, type StatementParts } from '../index/write-index.ts';
+import { PendingWrites } from '../store/write-version.ts';
 import { findCurrentManyForWrite } from '../store/read.ts';
 import { parseEntryRequest, type EntryRequest } from './entry-request.ts';
 import { executeEntry, type EntryResult, entryResponse, errorEntry } from './execute-entry.ts';
@@ -17,10 +16,10 @@ import { shareableSearch, searchTogether, type SharedSearch } from '../search/se
 import { searchResultToBundle } from '../search/index.ts';
 
 /**
- * Bind parameters one gathered write statement may reach before it is sent (PostgreSQL allows
- * 65,535; one resource's write binds a few dozen).
+ * Versions one gathered write statement holds before it is sent. Its parameters are arrays, so
+ * their number does not grow with it; this bounds the statement's size.
  */
-const MAX_PENDING_PARAMS = 30_000;
+const MAX_PENDING = 1_000;
 
 /** Processing order inside a transaction (FHIR R4 §3.1.0.11.2). */
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3 };
@@ -187,12 +186,8 @@ export class BundleProcessor {
       );
       // The transaction's writes gather in one statement: the new resources, then each PUT whose
       // target was read below. Anything else that reads or writes runs only after they are sent.
-      const pending: StatementParts = { ctes: [], params: [] };
-      const send = async () => {
-        await runParts(q, pending);
-        pending.ctes.length = 0;
-        pending.params.length = 0;
-      };
+      const pending = new PendingWrites(this.repo.model, this.repo.baseUrl);
+      const send = () => pending.send(q);
       const creates = sorted.filter((p) => p.req.method === 'POST' && !p.decided);
       this.createAll(creates, results, deferred, pending);
       // The resources the PUTs replace, read and locked together rather than one entry at a time
@@ -216,8 +211,7 @@ export class BundleProcessor {
         }
         // A PUT whose target was prefetched (each is used once) adds to the statement; any other
         // entry may read what is pending, so that is sent first. So is a statement grown large.
-        const joins =
-          p.req.method === 'PUT' && prefetched.has(key(p)) && pending.params.length < MAX_PENDING_PARAMS;
+        const joins = p.req.method === 'PUT' && prefetched.has(key(p)) && pending.size < MAX_PENDING;
         if (!joins) await send();
         results[p.index] = await executeEntry(
           this.repo,
@@ -301,7 +295,7 @@ export class BundleProcessor {
     creates: Planned[],
     results: EntryResult[],
     deferred: LocalReference[],
-    pending: StatementParts,
+    pending: PendingWrites,
   ) {
     const resources = creates.map((p) => {
       const resource = p.entry.resource;
@@ -323,7 +317,7 @@ export class BundleProcessor {
       );
       return resource;
     });
-    const stored = addNewResources(pending, this.repo.model, resources, this.repo.baseUrl);
+    const stored = pending.addNew(resources);
     creates.forEach((p, n) => (results[p.index] = { status: 201, stored: stored[n]! }));
   }
 }

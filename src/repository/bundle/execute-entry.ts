@@ -6,7 +6,7 @@ import { etagFor, parseIfMatch } from '../store/etag.ts';
 import type { FhirRepository, WriteOptions } from '../store/fhir-repository.ts';
 import type { LocalReference } from '../store/references.ts';
 import type { PrefetchedCurrent } from '../store/read.ts';
-import type { StatementParts } from '../index/write-index.ts';
+import type { PendingWrites } from '../store/write-version.ts';
 import type { StoredResource } from '../types.ts';
 import type { EntryRequest } from './entry-request.ts';
 
@@ -31,7 +31,7 @@ export async function executeEntry(
   deferred: LocalReference[] | undefined,
   visibleIf?: VisibleIf,
   prefetched?: PrefetchedCurrent,
-  pendingWrites?: StatementParts,
+  pendingWrites?: PendingWrites,
 ): Promise<EntryResult> {
   const opts: WriteOptions = { tx: q, pathPrefix: `Bundle.entry[${index}].resource` };
   if (prefetched) opts.prefetched = prefetched;

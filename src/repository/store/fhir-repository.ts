@@ -24,8 +24,7 @@ import {
   type PrefetchedCurrent,
 } from './read.ts';
 import { assertReferencesExist, collectLocalReferences, type LocalReference } from './references.ts';
-import type { StatementParts } from '../index/write-index.ts';
-import { addVersionWrite, writeDeletion, writeVersion } from './write-version.ts';
+import { type PendingWrites, writeDeletion, writeVersion } from './write-version.ts';
 
 /** What a write did: 201 for a new resource, 200 for an update or a match that was kept. */
 export interface WriteResult {
@@ -53,7 +52,7 @@ export interface WriteOptions {
    * A transaction's statement under construction: an update whose current version was
    * prefetched adds its write here instead of running it, and the caller runs them all at once.
    */
-  pendingWrites?: StatementParts;
+  pendingWrites?: PendingWrites;
 }
 
 /**
@@ -133,7 +132,7 @@ export class FhirRepository {
       this.checkVersion(type, id, previous, opts.ifMatch);
       const stored =
         opts.pendingWrites && known !== undefined
-          ? addVersionWrite(opts.pendingWrites, this.model, { ...resource }, previous, 'PUT', this.baseUrl)
+          ? opts.pendingWrites.addVersion({ ...resource }, previous, 'PUT')
           : await writeVersion(q, this.model, { ...resource }, previous, 'PUT', this.baseUrl);
       await this.checkReferences(q, resource, opts);
       return { status: previous && !previous.deleted ? 200 : 201, stored };

@@ -2,10 +2,167 @@ import type { Queryable } from '../../db/database.ts';
 import { stringifyFhirJson } from '../../kernel/fhir-json.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { extractIndexRows } from '../index/extract-index.ts';
-import { addIndexWrites, deleteIndexRows, runParts, type StatementParts } from '../index/write-index.ts';
-import type { StoredResource } from '../types.ts';
+import {
+  addIndexDeletes,
+  addIndexWrites,
+  deleteIndexRows,
+  runParts,
+  type IndexedResource,
+  type StatementParts,
+} from '../index/write-index.ts';
+import type { IndexRows, StoredResource } from '../types.ts';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A version ready to be written: its stored form, the text of its content and its index rows. */
+interface Prepared {
+  stored: StoredResource;
+  method: Exclude<WriteMethod, 'DELETE'>;
+  rows: IndexRows;
+  /** Its previous version still has index rows, to be deleted with the write. */
+  replacesIndex: boolean;
+}
+
+/**
+ * Versions gathered for one statement: new resources (a plain insert: a collision is an error)
+ * and new versions of resources that may exist (an upsert). Whatever their number, the statement
+ * takes one form per kind of index row present — one array per column through `unnest` — so
+ * PostgreSQL keeps its plan instead of planning a new text for every transaction's shape.
+ * Each `add…` returns at once what the statement will store; `send` writes them all.
+ */
+export class PendingWrites {
+  private creates: Prepared[] = [];
+  private versions: Prepared[] = [];
+
+  constructor(
+    private readonly model: FhirModel,
+    private readonly baseUrl?: string,
+  ) {}
+
+  get size(): number {
+    return this.creates.length + this.versions.length;
+  }
+
+  /** Brand-new resources whose ids are fresh (no row can exist yet). */
+  addNew(resources: Record<string, any>[]): StoredResource[] {
+    const lastUpdated = new Date().toISOString();
+    return resources.map((r) => {
+      const p = this.prepare(r, undefined, 'POST', lastUpdated);
+      this.creates.push(p);
+      return p.stored;
+    });
+  }
+
+  /** A new version of `resource`; `previous` is its current version read FOR UPDATE (if any). */
+  addVersion(
+    resource: Record<string, any>,
+    previous: StoredResource | undefined,
+    method: Exclude<WriteMethod, 'DELETE'>,
+  ): StoredResource {
+    const p = this.prepare(resource, previous, method, new Date().toISOString());
+    this.versions.push(p);
+    return p.stored;
+  }
+
+  /** Writes what was gathered, in one statement, and starts empty again. */
+  async send(q: Queryable): Promise<void> {
+    if (this.size === 0) return;
+    const parts: StatementParts = { ctes: [], params: [] };
+    if (this.creates.length > 0) addRows(parts, this.creates, 'insert');
+    if (this.versions.length > 0) addRows(parts, this.versions, 'upsert');
+    const replaced = new Map<string, string[]>();
+    for (const p of this.versions.filter((v) => v.replacesIndex)) {
+      const list = replaced.get(p.stored.resourceType);
+      if (list) list.push(p.stored.id);
+      else replaced.set(p.stored.resourceType, [p.stored.id]);
+    }
+    for (const [type, ids] of replaced) addIndexDeletes(parts, type, ids);
+    const indexed: IndexedResource[] = [...this.creates, ...this.versions].map((p) => ({
+      resourceType: p.stored.resourceType,
+      id: p.stored.id,
+      rows: p.rows,
+    }));
+    // Every CTE sees the statement's snapshot: the deletes above never meet the rows added here.
+    addIndexWrites(parts, indexed, { fresh: true });
+    this.creates = [];
+    this.versions = [];
+    await runParts(q, parts);
+  }
+
+  private prepare(
+    resource: Record<string, any>,
+    previous: StoredResource | undefined,
+    method: Exclude<WriteMethod, 'DELETE'>,
+    lastUpdated: string,
+  ): Prepared {
+    const versionId = (previous?.versionId ?? 0) + 1;
+    resource.meta = { ...(resource.meta ?? {}), versionId: String(versionId), lastUpdated };
+    const rows = extractIndexRows(this.model, resource, this.baseUrl);
+    const json = stringifyFhirJson(orderResourceFirst(resource));
+    return {
+      stored: {
+        resourceType: resource.resourceType as string,
+        id: resource.id as string,
+        versionId,
+        lastUpdated,
+        deleted: false,
+        json,
+      },
+      method,
+      rows,
+      // Nothing to delete when the id is new or its rows went with its deletion.
+      replacesIndex: Boolean(previous && !previous.deleted),
+    };
+  }
+}
+
+/** The current rows and history rows of prepared versions, as two CTEs over column arrays. */
+function addRows(parts: StatementParts, list: Prepared[], how: 'insert' | 'upsert'): void {
+  const p = (value: unknown, cast: string) => `$${parts.params.push(value)}::${cast}`;
+  const t = p(
+    list.map((x) => x.stored.resourceType),
+    'text[]',
+  );
+  const i = p(
+    list.map((x) => x.stored.id),
+    'text[]',
+  );
+  const v = p(
+    list.map((x) => x.stored.versionId),
+    'integer[]',
+  );
+  const u = p(
+    list.map((x) => x.stored.lastUpdated),
+    'timestamptz[]',
+  );
+  const c = p(
+    list.map((x) => JSON.stringify(x.rows.compartments)),
+    'text[]',
+  );
+  const j = p(
+    list.map((x) => x.stored.json),
+    'text[]',
+  );
+  const m = p(
+    list.map((x) => x.method),
+    'text[]',
+  );
+  const conflict =
+    how === 'upsert'
+      ? `
+       ON CONFLICT (resource_type, id) DO UPDATE
+         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = false,
+             compartments = EXCLUDED.compartments, content = EXCLUDED.content`
+      : '';
+  parts.ctes.push(
+    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
+       SELECT t, i, v, u, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::json
+         FROM unnest(${t}, ${i}, ${v}, ${u}, ${c}, ${j}) AS x(t, i, v, u, c, j)${conflict}`,
+    `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
+       SELECT t, i, v, u, false, m, j::json
+         FROM unnest(${t}, ${i}, ${v}, ${u}, ${m}, ${j}) AS x(t, i, v, u, m, j)`,
+  );
+}
 
 /**
  * Writes one new version inside the caller's transaction: the current row, the history row and
@@ -20,53 +177,27 @@ export async function writeVersion(
   method: Exclude<WriteMethod, 'DELETE'>,
   baseUrl?: string,
 ): Promise<StoredResource> {
-  const parts: StatementParts = { ctes: [], params: [] };
-  const stored = addVersionWrite(parts, model, resource, previous, method, baseUrl);
-  await runParts(q, parts);
+  const pending = new PendingWrites(model, baseUrl);
+  const stored = pending.addVersion(resource, previous, method);
+  await pending.send(q);
   return stored;
 }
 
 /**
- * `writeVersion` as parts of a statement the caller runs (with other writes of its transaction:
- * one round trip for all of them). The returned version is what the statement will store.
+ * Inserts many brand-new resources in one statement (arrays through `unnest`): the bulk of a
+ * transaction Bundle (a Synthea patient is hundreds of POSTs). Ids are fresh UUIDv7s, so no row
+ * exists yet.
  */
-export function addVersionWrite(
-  parts: StatementParts,
+export async function writeNewResources(
+  q: Queryable,
   model: FhirModel,
-  resource: Record<string, any>,
-  previous: StoredResource | undefined,
-  method: Exclude<WriteMethod, 'DELETE'>,
+  resources: Record<string, any>[],
   baseUrl?: string,
-): StoredResource {
-  const type = resource.resourceType as string;
-  const id = resource.id as string;
-  const versionId = (previous?.versionId ?? 0) + 1;
-  const lastUpdated = new Date().toISOString();
-  resource.meta = { ...(resource.meta ?? {}), versionId: String(versionId), lastUpdated };
-  const json = stringifyFhirJson(orderResourceFirst(resource));
-  const rows = extractIndexRows(model, resource, baseUrl);
-  const p = (value: unknown) => `$${parts.params.push(value)}`;
-  const [t, i, v, at, compartments, content, how] = [
-    type,
-    id,
-    versionId,
-    lastUpdated,
-    rows.compartments,
-    json,
-    method,
-  ].map(p);
-  parts.ctes.push(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-       VALUES (${t}, ${i}, ${v}, ${at}, false, ${compartments}, ${content}::json)
-       ON CONFLICT (resource_type, id) DO UPDATE
-         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = false,
-             compartments = EXCLUDED.compartments, content = EXCLUDED.content`,
-    `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-       VALUES (${t}, ${i}, ${v}, ${at}, false, ${how}, ${content}::json)`,
-  );
-  // Nothing to delete when the id is new or its rows went with its deletion.
-  addIndexWrites(parts, [{ resourceType: type, id, rows }], { fresh: !previous || previous.deleted });
-  return { resourceType: type, id, versionId, lastUpdated, deleted: false, json };
+): Promise<StoredResource[]> {
+  const pending = new PendingWrites(model, baseUrl);
+  const stored = pending.addNew(resources);
+  await pending.send(q);
+  return stored;
 }
 
 /** Records a deletion as a new version without content and drops the resource from the index. */
@@ -91,64 +222,4 @@ export async function writeDeletion(q: Queryable, previous: StoredResource): Pro
 function orderResourceFirst(resource: Record<string, unknown>): Record<string, unknown> {
   const { resourceType, id, meta, ...rest } = resource;
   return { resourceType, id, meta, ...rest };
-}
-
-/**
- * Inserts many brand-new resources in one statement (arrays through `unnest`): the bulk of a
- * transaction Bundle (a Synthea patient is hundreds of POSTs). Ids are fresh UUIDv7s, so no row
- * exists yet.
- */
-export async function writeNewResources(
-  q: Queryable,
-  model: FhirModel,
-  resources: Record<string, any>[],
-  baseUrl?: string,
-): Promise<StoredResource[]> {
-  const parts: StatementParts = { ctes: [], params: [] };
-  const stored = addNewResources(parts, model, resources, baseUrl);
-  await runParts(q, parts);
-  return stored;
-}
-
-/** `writeNewResources` as parts of a statement the caller runs. */
-export function addNewResources(
-  parts: StatementParts,
-  model: FhirModel,
-  resources: Record<string, any>[],
-  baseUrl?: string,
-): StoredResource[] {
-  if (resources.length === 0) return [];
-  const lastUpdated = new Date().toISOString();
-  const types: string[] = [];
-  const ids: string[] = [];
-  const compartments: string[] = [];
-  const jsons: string[] = [];
-  const index = [];
-  for (const resource of resources) {
-    resource.meta = { ...(resource.meta ?? {}), versionId: '1', lastUpdated };
-    const rows = extractIndexRows(model, resource, baseUrl);
-    types.push(resource.resourceType);
-    ids.push(resource.id);
-    compartments.push(JSON.stringify(rows.compartments));
-    jsons.push(stringifyFhirJson(orderResourceFirst(resource)));
-    index.push({ resourceType: resource.resourceType as string, id: resource.id as string, rows });
-  }
-  const p = (value: unknown) => `$${parts.params.push(value)}`;
-  const [t, i, c, at, j] = [types, ids, compartments, lastUpdated, jsons].map(p);
-  parts.ctes.push(
-    `INSERT INTO resource (resource_type, id, version_id, last_updated, deleted, compartments, content)
-       SELECT t, i, 1, ${at}, false, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), j::json
-         FROM unnest(${t}::text[], ${i}::text[], ${c}::text[], ${j}::text[]) AS x(t, i, c, j)`,
-    `INSERT INTO resource_history (resource_type, id, version_id, last_updated, deleted, method, content)
-       SELECT t, i, 1, ${at}, false, 'POST', j::json FROM unnest(${t}::text[], ${i}::text[], ${j}::text[]) AS x(t, i, j)`,
-  );
-  addIndexWrites(parts, index, { fresh: true });
-  return resources.map((r, n) => ({
-    resourceType: r.resourceType,
-    id: r.id,
-    versionId: 1,
-    lastUpdated,
-    deleted: false,
-    json: jsons[n]!,
-  }));
 }
