@@ -1,11 +1,18 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MATCH_RULES, loadMatchRules, MatchRulesError } from '../../../src/identity/match/rules.ts';
+
+/** Folders the variants were written to, removed when the file's tests are done. */
+const made: string[] = [];
+afterAll(async () => {
+  for (const dir of made) await rm(dir, { recursive: true, force: true });
+});
 
 async function variant(edit: (text: string) => string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-rules-'));
+  made.push(dir);
   const file = path.join(dir, 'rules.yaml');
   await writeFile(file, edit(await readFile(DEFAULT_MATCH_RULES, 'utf8')));
   return file;
