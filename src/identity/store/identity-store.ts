@@ -53,6 +53,10 @@ export async function getRecord(q: Queryable, ref: string): Promise<IdentityReco
   return rows[0] ? toRow(rows[0]) : undefined;
 }
 
+/** Active records sharing a blocking key ($1) with the record ($2), itself excluded. */
+const CANDIDATES = `patient_ref IN (SELECT patient_ref FROM identity_block WHERE key = ANY($1::text[]))
+        AND patient_ref <> $2 AND active`;
+
 /**
  * `getRecord` and `candidatesByKeys` in one statement: the record as identity holds it (if at
  * all) and the active records sharing a blocking key with it.
@@ -67,9 +71,7 @@ export async function recordAndCandidates(
     `SELECT * FROM (
        SELECT ${COLUMNS}, true AS is_self FROM identity_record WHERE patient_ref = $2
        UNION ALL
-       SELECT ${COLUMNS}, false FROM identity_record
-        WHERE patient_ref IN (SELECT patient_ref FROM identity_block WHERE key = ANY($1::text[]))
-          AND patient_ref <> $2 AND active) u
+       SELECT ${COLUMNS}, false FROM identity_record WHERE ${CANDIDATES}) u
       ORDER BY is_self DESC, patient_ref`,
     [keys, ref],
   );
@@ -88,10 +90,7 @@ export async function candidatesByKeys(
 ): Promise<IdentityRecordRow[]> {
   if (keys.length === 0) return [];
   const { rows } = await q.query(
-    `SELECT ${COLUMNS} FROM identity_record
-      WHERE patient_ref IN (SELECT patient_ref FROM identity_block WHERE key = ANY($1::text[]))
-        AND patient_ref <> $2 AND active
-      ORDER BY patient_ref`,
+    `SELECT ${COLUMNS} FROM identity_record WHERE ${CANDIDATES} ORDER BY patient_ref`,
     [keys, excludeRef],
   );
   return rows.map(toRow);

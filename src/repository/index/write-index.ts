@@ -47,6 +47,20 @@ export async function runParts(q: Queryable, parts: StatementParts): Promise<voi
   await q.query(sql, parts.params);
 }
 
+/** Adds the deletes of the index rows `items` had, one per table and resource type. */
+export function addIndexDeletesOf(
+  parts: StatementParts,
+  items: readonly { resourceType: string; id: string }[],
+): void {
+  const byType = new Map<string, string[]>();
+  for (const it of items) {
+    const list = byType.get(it.resourceType);
+    if (list) list.push(it.id);
+    else byType.set(it.resourceType, [it.id]);
+  }
+  for (const [type, ids] of byType) addIndexDeletes(parts, type, ids);
+}
+
 /** Adds the deletes (unless fresh) and inserts of the index rows of `items` to a statement. */
 export function addIndexWrites(
   parts: StatementParts,
@@ -54,15 +68,7 @@ export function addIndexWrites(
   opts: { fresh?: boolean } = {},
 ): void {
   if (items.length === 0) return;
-  if (!opts.fresh) {
-    const byType = new Map<string, string[]>();
-    for (const it of items) {
-      const list = byType.get(it.resourceType);
-      if (list) list.push(it.id);
-      else byType.set(it.resourceType, [it.id]);
-    }
-    for (const [type, ids] of byType) addIndexDeletes(parts, type, ids);
-  }
+  if (!opts.fresh) addIndexDeletesOf(parts, items);
   const col = columns(items);
   const add = (sql: (p: (value: unknown, cast: string) => string) => string) => {
     parts.ctes.push(sql((value, cast) => `$${parts.params.push(value)}::${cast}`));

@@ -3,7 +3,7 @@ import { stringifyFhirJson } from '../../kernel/fhir-json.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { extractIndexRows } from '../index/extract-index.ts';
 import {
-  addIndexDeletes,
+  addIndexDeletesOf,
   addIndexWrites,
   deleteIndexRows,
   runParts,
@@ -70,13 +70,10 @@ export class PendingWrites {
     const parts: StatementParts = { ctes: [], params: [] };
     if (this.creates.length > 0) addRows(parts, this.creates, 'insert');
     if (this.versions.length > 0) addRows(parts, this.versions, 'upsert');
-    const replaced = new Map<string, string[]>();
-    for (const p of this.versions.filter((v) => v.replacesIndex)) {
-      const list = replaced.get(p.stored.resourceType);
-      if (list) list.push(p.stored.id);
-      else replaced.set(p.stored.resourceType, [p.stored.id]);
-    }
-    for (const [type, ids] of replaced) addIndexDeletes(parts, type, ids);
+    addIndexDeletesOf(
+      parts,
+      this.versions.filter((v) => v.replacesIndex).map((v) => v.stored),
+    );
     const indexed: IndexedResource[] = [...this.creates, ...this.versions].map((p) => ({
       resourceType: p.stored.resourceType,
       id: p.stored.id,
@@ -118,35 +115,16 @@ export class PendingWrites {
 
 /** The current rows and history rows of prepared versions, as two CTEs over column arrays. */
 function addRows(parts: StatementParts, list: Prepared[], how: 'insert' | 'upsert'): void {
-  const p = (value: unknown, cast: string) => `$${parts.params.push(value)}::${cast}`;
-  const t = p(
-    list.map((x) => x.stored.resourceType),
-    'text[]',
-  );
-  const i = p(
-    list.map((x) => x.stored.id),
-    'text[]',
-  );
-  const v = p(
-    list.map((x) => x.stored.versionId),
-    'integer[]',
-  );
-  const u = p(
-    list.map((x) => x.stored.lastUpdated),
-    'timestamptz[]',
-  );
-  const c = p(
-    list.map((x) => JSON.stringify(x.rows.compartments)),
-    'text[]',
-  );
-  const j = p(
-    list.map((x) => x.stored.json),
-    'text[]',
-  );
-  const m = p(
-    list.map((x) => x.method),
-    'text[]',
-  );
+  /** One column of the rows, bound as an array. */
+  const column = (value: (x: Prepared) => unknown, cast: string) =>
+    `$${parts.params.push(list.map(value))}::${cast}[]`;
+  const t = column((x) => x.stored.resourceType, 'text');
+  const i = column((x) => x.stored.id, 'text');
+  const v = column((x) => x.stored.versionId, 'integer');
+  const u = column((x) => x.stored.lastUpdated, 'timestamptz');
+  const c = column((x) => JSON.stringify(x.rows.compartments), 'text');
+  const j = column((x) => x.stored.json, 'text');
+  const m = column((x) => x.method, 'text');
   const conflict =
     how === 'upsert'
       ? `
