@@ -7,21 +7,65 @@ export interface IndexedResource {
   rows: IndexRows;
 }
 
-const TABLES = [
-  'sp_token',
-  'sp_string',
-  'sp_date',
-  'sp_reference',
-  'sp_number',
-  'sp_quantity',
-  'sp_uri',
-] as const;
-
 /** Pieces of one SQL statement: data-modifying CTE bodies and the parameters they bind. */
 export interface StatementParts {
   ctes: string[];
   params: unknown[];
 }
+
+type Kind = Exclude<keyof IndexRows, 'compartments'>;
+
+/**
+ * Each index table's own columns (after resource_type, resource_id and code): the row field that
+ * fills it and how it travels. `grams` cannot be a ragged text[][], so each row's grams travel as a
+ * JSON array and are unpacked in SQL; numbers travel as text and are compared as text, so `1.50`
+ * and `1.5` are different rows, as their precision differs.
+ */
+const TABLES: Record<Kind, { table: string; columns: [field: string, column: string, cast: Cast][] }> = {
+  token: {
+    table: 'sp_token',
+    columns: [
+      ['system', 'system', 'text'],
+      ['value', 'value', 'text'],
+      ['text', 'text', 'text'],
+    ],
+  },
+  string: {
+    table: 'sp_string',
+    columns: [
+      ['norm', 'norm', 'text'],
+      ['exact', 'exact', 'text'],
+      ['grams', 'grams', 'grams'],
+    ],
+  },
+  date: {
+    table: 'sp_date',
+    columns: [
+      ['lo', 'lo', 'timestamptz'],
+      ['hi', 'hi', 'timestamptz'],
+    ],
+  },
+  reference: {
+    table: 'sp_reference',
+    columns: [
+      ['targetType', 'target_type', 'text'],
+      ['targetId', 'target_id', 'text'],
+      ['url', 'url', 'text'],
+    ],
+  },
+  number: { table: 'sp_number', columns: [['value', 'value', 'numeric']] },
+  quantity: {
+    table: 'sp_quantity',
+    columns: [
+      ['value', 'value', 'numeric'],
+      ['system', 'system', 'text'],
+      ['unit', 'unit', 'text'],
+    ],
+  },
+  uri: { table: 'sp_uri', columns: [['value', 'value', 'text']] },
+};
+type Cast = 'text' | 'timestamptz' | 'numeric' | 'grams';
+const KINDS = Object.keys(TABLES) as Kind[];
 
 /**
  * Writes the index rows of many resources in ONE statement (arrays bound through `unnest`, one
@@ -34,17 +78,31 @@ export async function replaceIndexRows(
   opts: { fresh?: boolean } = {},
 ): Promise<void> {
   const parts: StatementParts = { ctes: [], params: [] };
-  addIndexWrites(parts, items, opts);
+  if (!opts.fresh) addIndexDeletesOf(parts, items);
+  addIndexInserts(parts, items);
   await runParts(q, parts);
 }
 
 /** Runs collected CTE bodies as one statement (a no-op when there are none). */
 export async function runParts(q: Queryable, parts: StatementParts): Promise<void> {
   if (parts.ctes.length === 0) return;
+  await q.query(statementOf(parts), parts.params);
+}
+
+/** The text of the one statement that runs the collected CTE bodies. */
+export function statementOf(parts: StatementParts): string {
   // Every CTE runs on the same snapshot, so deleting a resource's old index rows and inserting
   // its new ones in one statement never sees the new rows as old.
-  const sql = `WITH ${parts.ctes.map((x, n) => `w${n} AS (${x})`).join(',\n')}\nSELECT 1`;
-  await q.query(sql, parts.params);
+  return `WITH ${parts.ctes.map((x, n) => `w${n} AS (${x})`).join(',\n')}\nSELECT 1`;
+}
+
+/** Adds a CTE and returns the name `runParts` will give it, for later CTEs to read from. */
+function addCte(parts: StatementParts, body: string): string {
+  return `w${parts.ctes.push(body) - 1}`;
+}
+
+function bind(parts: StatementParts, value: unknown, cast: string): string {
+  return `$${parts.params.push(value)}::${cast}`;
 }
 
 /** Adds the deletes of the index rows `items` had, one per table and resource type. */
@@ -52,83 +110,56 @@ export function addIndexDeletesOf(
   parts: StatementParts,
   items: readonly { resourceType: string; id: string }[],
 ): void {
-  const byType = new Map<string, string[]>();
-  for (const it of items) {
-    const list = byType.get(it.resourceType);
-    if (list) list.push(it.id);
-    else byType.set(it.resourceType, [it.id]);
-  }
-  for (const [type, ids] of byType) addIndexDeletes(parts, type, ids);
+  for (const [type, ids] of idsByType(items))
+    for (const kind of KINDS)
+      parts.ctes.push(`DELETE FROM ${TABLES[kind].table} WHERE ${ownedBy(parts, type, ids)}`);
 }
 
-/** Adds the deletes (unless fresh) and inserts of the index rows of `items` to a statement. */
-export function addIndexWrites(
-  parts: StatementParts,
-  items: IndexedResource[],
-  opts: { fresh?: boolean } = {},
-): void {
+/** Adds the inserts of every index row of `items`, which have none yet. */
+export function addIndexInserts(parts: StatementParts, items: IndexedResource[]): void {
   if (items.length === 0) return;
-  if (!opts.fresh) addIndexDeletesOf(parts, items);
-  const col = columns(items);
-  const add = (sql: (p: (value: unknown, cast: string) => string) => string) => {
-    parts.ctes.push(sql((value, cast) => `$${parts.params.push(value)}::${cast}`));
-  };
-  if (col.token.t.length > 0) {
-    add(
-      (p) =>
-        `INSERT INTO sp_token (resource_type, resource_id, code, system, value, text)
-       SELECT * FROM unnest(${p(col.token.t, 'text[]')}, ${p(col.token.i, 'text[]')}, ${p(col.token.c, 'text[]')},
-         ${p(col.token.system, 'text[]')}, ${p(col.token.value, 'text[]')}, ${p(col.token.text, 'text[]')})`,
-    );
+  for (const kind of KINDS) {
+    const source = unnestRows(parts, kind, items);
+    if (source) parts.ctes.push(`${insertInto(kind)} SELECT * FROM (${source}) AS n`);
   }
-  if (col.string.t.length > 0) {
-    // text[][] cannot be ragged, so each row's grams travel as a JSON array and are unpacked here.
-    add(
-      (p) =>
-        `INSERT INTO sp_string (resource_type, resource_id, code, norm, exact, grams)
-       SELECT t, i, c, n, e, ARRAY(SELECT jsonb_array_elements_text(g::jsonb))
-         FROM unnest(${p(col.string.t, 'text[]')}, ${p(col.string.i, 'text[]')}, ${p(col.string.c, 'text[]')},
-           ${p(col.string.norm, 'text[]')}, ${p(col.string.exact, 'text[]')}, ${p(col.string.grams, 'text[]')}) AS x(t, i, c, n, e, g)`,
+}
+
+/**
+ * Brings the index rows of resources that already have some up to date, touching only rows that
+ * changed: a row the new version no longer has is deleted, a row it newly has is inserted, and a
+ * row both have is left alone. Most updates change few rows — an ORU repeats its Patient with only
+ * the event time new, identity adds one `link` — so rewriting all of them (a Patient has ~25
+ * string rows, each with a GIN entry) was most of an update's cost. Compared with the rows stored,
+ * not with rows re-extracted from the previous version, so an index written by an older release is
+ * corrected too. The caller holds the resources' locks.
+ */
+export function addIndexSync(parts: StatementParts, items: IndexedResource[]): void {
+  if (items.length === 0) return;
+  const groups = [...idsByType(items)];
+  for (const kind of KINDS) {
+    const { table, columns } = TABLES[kind];
+    const source = unnestRows(parts, kind, items);
+    if (!source) {
+      for (const [type, ids] of groups)
+        parts.ctes.push(`DELETE FROM ${table} WHERE ${ownedBy(parts, type, ids)}`);
+      continue;
+    }
+    const owned = (alias = '') =>
+      groups.map(([type, ids]) => `(${ownedBy(parts, type, ids, alias)})`).join(' OR ');
+    // Both CTEs are read twice and so computed once. The stored rows are found through the
+    // (resource_type, resource_id) index only: an anti-join straight against the table may be
+    // planned as a scan of all of it while the table is small, and a kept plan would keep that.
+    const fresh = addCte(parts, source);
+    const stored = addCte(
+      parts,
+      `SELECT resource_type AS t, resource_id AS i, code AS c, ${columns.map(([, column], n) => `${column} AS v${n}`).join(', ')}
+         FROM ${table} WHERE ${owned()}`,
     );
-  }
-  if (col.date.t.length > 0) {
-    add(
-      (p) =>
-        `INSERT INTO sp_date (resource_type, resource_id, code, lo, hi)
-       SELECT * FROM unnest(${p(col.date.t, 'text[]')}, ${p(col.date.i, 'text[]')}, ${p(col.date.c, 'text[]')},
-         ${p(col.date.lo, 'timestamptz[]')}, ${p(col.date.hi, 'timestamptz[]')})`,
-    );
-  }
-  if (col.reference.t.length > 0) {
-    add(
-      (p) =>
-        `INSERT INTO sp_reference (resource_type, resource_id, code, target_type, target_id, url)
-       SELECT * FROM unnest(${p(col.reference.t, 'text[]')}, ${p(col.reference.i, 'text[]')}, ${p(col.reference.c, 'text[]')},
-         ${p(col.reference.targetType, 'text[]')}, ${p(col.reference.targetId, 'text[]')}, ${p(col.reference.url, 'text[]')})`,
-    );
-  }
-  if (col.number.t.length > 0) {
-    add(
-      (p) =>
-        `INSERT INTO sp_number (resource_type, resource_id, code, value)
-       SELECT * FROM unnest(${p(col.number.t, 'text[]')}, ${p(col.number.i, 'text[]')}, ${p(col.number.c, 'text[]')},
-         ${p(col.number.value, 'numeric[]')})`,
-    );
-  }
-  if (col.quantity.t.length > 0) {
-    add(
-      (p) =>
-        `INSERT INTO sp_quantity (resource_type, resource_id, code, value, system, unit)
-       SELECT * FROM unnest(${p(col.quantity.t, 'text[]')}, ${p(col.quantity.i, 'text[]')}, ${p(col.quantity.c, 'text[]')},
-         ${p(col.quantity.value, 'numeric[]')}, ${p(col.quantity.system, 'text[]')}, ${p(col.quantity.unit, 'text[]')})`,
-    );
-  }
-  if (col.uri.t.length > 0) {
-    add(
-      (p) =>
-        `INSERT INTO sp_uri (resource_type, resource_id, code, value)
-       SELECT * FROM unnest(${p(col.uri.t, 'text[]')}, ${p(col.uri.i, 'text[]')}, ${p(col.uri.c, 'text[]')},
-         ${p(col.uri.value, 'text[]')})`,
+    parts.ctes.push(
+      `DELETE FROM ${table} o WHERE (${owned('o.')})
+         AND NOT EXISTS (SELECT 1 FROM ${fresh} n WHERE ${sameRow(kind, 'table')})`,
+      `${insertInto(kind)} SELECT * FROM ${fresh} n
+         WHERE NOT EXISTS (SELECT 1 FROM ${stored} o WHERE ${sameRow(kind, 'stored')})`,
     );
   }
 }
@@ -136,90 +167,83 @@ export function addIndexWrites(
 /** Drops every index row of the given resources (deletion, or before rewriting them). */
 export async function deleteIndexRows(q: Queryable, resourceType: string, ids: string[]): Promise<void> {
   const parts: StatementParts = { ctes: [], params: [] };
-  addIndexDeletes(parts, resourceType, ids);
+  addIndexDeletesOf(
+    parts,
+    ids.map((id) => ({ resourceType, id })),
+  );
   await runParts(q, parts);
 }
 
-export function addIndexDeletes(parts: StatementParts, resourceType: string, ids: string[]): void {
-  const type = `$${parts.params.push(resourceType)}`;
-  // One id as a plain key: with an array PostgreSQL planned the statement anew on every update.
-  const match =
-    ids.length === 1 ? `= $${parts.params.push(ids[0])}` : `= ANY($${parts.params.push(ids)}::text[])`;
-  for (const t of TABLES)
-    parts.ctes.push(`DELETE FROM ${t} WHERE resource_type = ${type} AND resource_id ${match}`);
+function idsByType(items: readonly { resourceType: string; id: string }[]): Map<string, string[]> {
+  const byType = new Map<string, string[]>();
+  for (const it of items) {
+    const list = byType.get(it.resourceType);
+    if (list) list.push(it.id);
+    else byType.set(it.resourceType, [it.id]);
+  }
+  return byType;
 }
 
-/** Rows turned column-wise, one array per column, for `unnest`. */
-function columns(items: IndexedResource[]) {
-  const base = () => ({ t: [] as string[], i: [] as string[], c: [] as string[] });
-  const col = {
-    token: {
-      ...base(),
-      system: [] as (string | null)[],
-      value: [] as (string | null)[],
-      text: [] as (string | null)[],
-    },
-    string: { ...base(), norm: [] as string[], exact: [] as string[], grams: [] as string[] },
-    date: { ...base(), lo: [] as string[], hi: [] as string[] },
-    reference: {
-      ...base(),
-      targetType: [] as (string | null)[],
-      targetId: [] as (string | null)[],
-      url: [] as (string | null)[],
-    },
-    number: { ...base(), value: [] as string[] },
-    quantity: {
-      ...base(),
-      value: [] as string[],
-      system: [] as (string | null)[],
-      unit: [] as (string | null)[],
-    },
-    uri: { ...base(), value: [] as string[] },
-  };
-  const key = (target: { t: string[]; i: string[]; c: string[] }, it: IndexedResource, code: string) => {
-    target.t.push(it.resourceType);
-    target.i.push(it.id);
-    target.c.push(code);
-  };
+function ownedBy(parts: StatementParts, type: string, ids: string[], alias = ''): string {
+  // One id as a plain key: with an array PostgreSQL planned the statement anew on every update.
+  const match = ids.length === 1 ? `= $${parts.params.push(ids[0])}` : `= ANY(${bind(parts, ids, 'text[]')})`;
+  return `${alias}resource_type = $${parts.params.push(type)} AND ${alias}resource_id ${match}`;
+}
+
+function insertInto(kind: Kind): string {
+  const { table, columns } = TABLES[kind];
+  return `INSERT INTO ${table} (resource_type, resource_id, code, ${columns.map((c) => c[1]).join(', ')})`;
+}
+
+/**
+ * `n` (a new row: t, i, c, v0…) holds the same values as `o`: a row of the table itself, or one of
+ * the `stored` CTE, which names its columns as `n` does.
+ */
+function sameRow(kind: Kind, o: 'table' | 'stored'): string {
+  const name = (column: string, short: string) => (o === 'table' ? `o.${column}` : `o.${short}`);
+  const keys = [
+    `${name('resource_type', 't')} = n.t`,
+    `${name('resource_id', 'i')} = n.i`,
+    `${name('code', 'c')} = n.c`,
+  ];
+  const same = TABLES[kind].columns.map(([, column, cast], n) =>
+    cast === 'numeric'
+      ? `${name(column, `v${n}`)}::text IS NOT DISTINCT FROM n.v${n}::text`
+      : `${name(column, `v${n}`)} IS NOT DISTINCT FROM n.v${n}`,
+  );
+  return [...keys, ...same].join(' AND ');
+}
+
+/**
+ * `SELECT t, i, c, v0, … FROM unnest(…)`: the rows of one kind of all `items`, one array per
+ * column (so the text is the same whatever the number of rows); undefined when there are none.
+ */
+function unnestRows(parts: StatementParts, kind: Kind, items: IndexedResource[]): string | undefined {
+  const { columns } = TABLES[kind];
+  const t: string[] = [];
+  const i: string[] = [];
+  const c: string[] = [];
+  const values: unknown[][] = columns.map(() => []);
   for (const it of items) {
-    const r = it.rows;
-    for (const x of r.token) {
-      key(col.token, it, x.code);
-      col.token.system.push(x.system);
-      col.token.value.push(x.value);
-      col.token.text.push(x.text);
-    }
-    for (const x of r.string) {
-      key(col.string, it, x.code);
-      col.string.norm.push(x.norm);
-      col.string.exact.push(x.exact);
-      col.string.grams.push(JSON.stringify(x.grams));
-    }
-    for (const x of r.date) {
-      key(col.date, it, x.code);
-      col.date.lo.push(x.lo);
-      col.date.hi.push(x.hi);
-    }
-    for (const x of r.reference) {
-      key(col.reference, it, x.code);
-      col.reference.targetType.push(x.targetType);
-      col.reference.targetId.push(x.targetId);
-      col.reference.url.push(x.url);
-    }
-    for (const x of r.number) {
-      key(col.number, it, x.code);
-      col.number.value.push(x.value);
-    }
-    for (const x of r.quantity) {
-      key(col.quantity, it, x.code);
-      col.quantity.value.push(x.value);
-      col.quantity.system.push(x.system);
-      col.quantity.unit.push(x.unit);
-    }
-    for (const x of r.uri) {
-      key(col.uri, it, x.code);
-      col.uri.value.push(x.value);
+    for (const row of it.rows[kind] as unknown as Record<string, unknown>[]) {
+      t.push(it.resourceType);
+      i.push(it.id);
+      c.push(row.code as string);
+      columns.forEach(([field, , cast], n) =>
+        values[n]!.push(cast === 'grams' ? JSON.stringify(row[field]) : row[field]),
+      );
     }
   }
-  return col;
+  if (t.length === 0) return undefined;
+  const arrays = [
+    bind(parts, t, 'text[]'),
+    bind(parts, i, 'text[]'),
+    bind(parts, c, 'text[]'),
+    ...columns.map(([, , cast], n) => bind(parts, values[n], `${cast === 'grams' ? 'text' : cast}[]`)),
+  ];
+  const names = columns.map((_, n) => `v${n}`);
+  const selected = columns.map(([, , cast], n) =>
+    cast === 'grams' ? `ARRAY(SELECT jsonb_array_elements_text(v${n}::jsonb)) AS v${n}` : `v${n}`,
+  );
+  return `SELECT t, i, c, ${selected.join(', ')} FROM unnest(${arrays.join(', ')}) AS x(t, i, c, ${names.join(', ')})`;
 }

@@ -3,8 +3,8 @@ import { stringifyFhirJson } from '../../kernel/fhir-json.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { extractIndexRows } from '../index/extract-index.ts';
 import {
-  addIndexDeletesOf,
-  addIndexWrites,
+  addIndexInserts,
+  addIndexSync,
   deleteIndexRows,
   runParts,
   type IndexedResource,
@@ -19,7 +19,7 @@ interface Prepared {
   stored: StoredResource;
   method: Exclude<WriteMethod, 'DELETE'>;
   rows: IndexRows;
-  /** Its previous version still has index rows, to be deleted with the write. */
+  /** Its previous version still has index rows, to be brought up to date by the write. */
   replacesIndex: boolean;
 }
 
@@ -70,17 +70,11 @@ export class PendingWrites {
     const parts: StatementParts = { ctes: [], params: [] };
     if (this.creates.length > 0) addRows(parts, this.creates, 'insert');
     if (this.versions.length > 0) addRows(parts, this.versions, 'upsert');
-    addIndexDeletesOf(
-      parts,
-      this.versions.filter((v) => v.replacesIndex).map((v) => v.stored),
-    );
-    const indexed: IndexedResource[] = [...this.creates, ...this.versions].map((p) => ({
-      resourceType: p.stored.resourceType,
-      id: p.stored.id,
-      rows: p.rows,
-    }));
-    // Every CTE sees the statement's snapshot: the deletes above never meet the rows added here.
-    addIndexWrites(parts, indexed, { fresh: true });
+    const all = [...this.creates, ...this.versions];
+    const indexed = (list: Prepared[]): IndexedResource[] =>
+      list.map((p) => ({ resourceType: p.stored.resourceType, id: p.stored.id, rows: p.rows }));
+    addIndexInserts(parts, indexed(all.filter((p) => !p.replacesIndex)));
+    addIndexSync(parts, indexed(all.filter((p) => p.replacesIndex)));
     this.creates = [];
     this.versions = [];
     await runParts(q, parts);
