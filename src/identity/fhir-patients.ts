@@ -43,8 +43,12 @@ export function fhirPatientRepository(opts: {
         },
       })),
     };
+    // The answer is not read beyond its status: no resources back.
     await call((headers, signal) =>
-      client.httpClient.post('/', stringifyFhirJson(bundle), { headers, signal }),
+      client.httpClient.post('/', stringifyFhirJson(bundle), {
+        headers: { ...headers, prefer: 'return=minimal' },
+        signal,
+      }),
     );
   };
   return {

@@ -153,8 +153,10 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
           if (!plan.bundle) return plan.skipped;
           // A string body: fhir-kit-client would JSON.stringify an object and lose exact decimals.
           const body = stringifyFhirJson(plan.bundle);
+          // Only each entry's status, location and ETag are read: the stored resources are not
+          // sent back (they were most of the answer's bytes, serialised and parsed for nothing).
           const response = (await call((headers, signal) =>
-            client.httpClient.post('/', body, { headers, signal }),
+            client.httpClient.post('/', body, { headers: { ...headers, prefer: 'return=minimal' }, signal }),
           )) as unknown as Bundle;
           const written = writtenRefs(response.entry ?? []);
           // A conditional create that found the resource (200): another message created it after our
