@@ -6,8 +6,10 @@ import type { InboundMessage, MessageFormat, MessageState, Transport, WrittenRef
  * The columns a read selects. `bundle` comes back as text: node-postgres would parse a `json`
  * column with JSON.parse and lose a decimal's precision, so it is parsed here with the FHIR parser.
  */
-export const MESSAGE_COLUMNS = `id, institution, format, feed, transport, type, control_id, content_hash, raw,
-  charset, received_at, updated_at, state, outcome, event_time, flags, written, attempts`;
+export const MESSAGE_COLUMNS_WITHOUT_CONTENT = `id, institution, format, feed, transport, type, control_id,
+  content_hash, charset, received_at, updated_at, state, outcome, event_time, flags, written, attempts`;
+
+export const MESSAGE_COLUMNS = `${MESSAGE_COLUMNS_WITHOUT_CONTENT}, raw`;
 
 export const MESSAGE_COLUMNS_WITH_BUNDLE = `${MESSAGE_COLUMNS}, bundle::text AS bundle_text`;
 

@@ -5,6 +5,7 @@ import { stringifyFhirJson } from '../kernel/fhir-json.ts';
 import {
   MESSAGE_COLUMNS,
   MESSAGE_COLUMNS_WITH_BUNDLE,
+  MESSAGE_COLUMNS_WITHOUT_CONTENT,
   type MessageRow,
   decodeCursor,
   encodeCursor,
@@ -59,7 +60,7 @@ export class PostgresInbox implements Inbox {
           state, outcome, bundle, event_time, flags)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::json, $14, $15)
        ON CONFLICT DO NOTHING
-       RETURNING ${MESSAGE_COLUMNS_WITH_BUNDLE}`,
+       RETURNING ${MESSAGE_COLUMNS_WITHOUT_CONTENT}`,
       [
         message.id,
         message.institution,
@@ -78,7 +79,11 @@ export class PostgresInbox implements Inbox {
         flags,
       ],
     );
-    return rows[0] && rowToMessage(rows[0]);
+    if (!rows[0]) return undefined;
+    // The raw bytes and the Bundle are what was just written: not sent back, nor parsed again.
+    const stored = rowToMessage({ ...rows[0], raw: message.raw });
+    if (message.bundle) stored.bundle = message.bundle;
+    return stored;
   }
 
   /** The stored message with this content under this control id (a re-send's original). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Patient, PatientLink, Provenance } from 'fhir/r4';
 import { outcome, issue } from '../kernel/outcomes.ts';
-import { parseFhirJson, stringifyFhirJson } from '../kernel/fhir-json.ts';
+import { copyFhirJson } from '../kernel/fhir-json.ts';
 import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
 import { WriteError } from './write-errors.ts';
 
@@ -50,8 +50,8 @@ export async function planWrite(
   lookup: Lookup,
   canonicalBase: string,
 ): Promise<WritePlan> {
-  // A private copy each attempt (structuredClone would turn exact decimals into plain objects).
-  const copy = parseFhirJson(stringifyFhirJson(bundle), 1000) as Bundle;
+  // A private copy each attempt: the plan rewrites entries, and a retry starts from the original.
+  const copy = copyFhirJson(bundle);
   const entries = copy.entry ?? [];
   const extUrl = eventTimeExtension(canonicalBase);
   const dropped = new Map<string, string>();
