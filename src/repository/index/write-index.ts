@@ -184,9 +184,19 @@ function idsByType(items: readonly { resourceType: string; id: string }[]): Map<
   return byType;
 }
 
+/** Up to this many ids are listed one parameter each; more go as one array (one statement text). */
+const MAX_LISTED_IDS = 16;
+
 function ownedBy(parts: StatementParts, type: string, ids: string[], alias = ''): string {
-  // One id as a plain key: with an array PostgreSQL planned the statement anew on every update.
-  const match = ids.length === 1 ? `= $${parts.params.push(ids[0])}` : `= ANY(${bind(parts, ids, 'text[]')})`;
+  // A few ids as plain parameters: over an array PostgreSQL planned the statement anew on every
+  // run (the array's length changes its estimates), and a transaction's statement is large —
+  // identity's golden-record writes spent ~3 ms planning each. Listed, the plan is kept per count.
+  const match =
+    ids.length > MAX_LISTED_IDS
+      ? `= ANY(${bind(parts, ids, 'text[]')})`
+      : ids.length === 1
+        ? `= $${parts.params.push(ids[0])}`
+        : `IN (${ids.map((id) => `$${parts.params.push(id)}`).join(', ')})`;
   return `${alias}resource_type = $${parts.params.push(type)} AND ${alias}resource_id ${match}`;
 }
 
