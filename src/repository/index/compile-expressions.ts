@@ -7,6 +7,12 @@ export interface CompiledParam {
   code: string;
   type: SearchParameter['type'];
   atom: FhirPathAtom;
+  /**
+   * When the expression is only element names (`Observation.code | Observation.subject`): each
+   * path's names after the type, for `followPaths` — what most parameters are, found without
+   * the FHIRPath evaluator.
+   */
+  paths?: string[][];
 }
 
 /** Parameters the `resource` table already answers (`_id`, `_lastUpdated`): never indexed twice. */
@@ -32,10 +38,23 @@ export function compiledParams(model: FhirModel, resourceType: string): Compiled
     if (FROM_RESOURCE_TABLE.has(sp.code) || !sp.expression) continue;
     const expression = narrowExpression(sp.expression, resourceType);
     if (expression === undefined) continue;
-    list.push({ code: sp.code, type: sp.type, atom: parseFhirPath(expression) });
+    const paths = elementPaths(expression, resourceType);
+    list.push({ code: sp.code, type: sp.type, atom: parseFhirPath(expression), ...(paths ? { paths } : {}) });
   }
   byType.set(resourceType, list);
   return list;
+}
+
+/** `Type.a.b | Type.c` → [['a', 'b'], ['c']]; undefined when any part is more than names. */
+function elementPaths(expression: string, resourceType: string): string[][] | undefined {
+  const paths: string[][] = [];
+  for (const part of splitTopLevelUnion(expression)) {
+    const names = part.trim().split('.');
+    if (names[0] !== resourceType || names.length < 2) return undefined;
+    if (!names.slice(1).every((n) => /^[a-z][A-Za-z0-9]*$/.test(n))) return undefined;
+    paths.push(names.slice(1));
+  }
+  return paths;
 }
 
 /** The union's parts that apply to `resourceType`, joined again; undefined when none does. */

@@ -1,9 +1,9 @@
-import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core';
+import { evalFhirPathTyped, getTypedPropertyValue, toTypedValue, type TypedValue } from '@medplum/core';
 import { numberText } from '../../kernel/fhir-json.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { normalizeSearchString } from '../search/param-values.ts';
 import type { IndexRows } from '../types.ts';
-import { compiledParams } from './compile-expressions.ts';
+import { compiledParams, type CompiledParam } from './compile-expressions.ts';
 import { dateRange } from './date-range.ts';
 
 /**
@@ -22,6 +22,7 @@ export function extractIndexRows(
   model: FhirModel,
   resource: Record<string, any>,
   baseUrl?: string,
+  evaluate: (p: CompiledParam, input: TypedValue[]) => TypedValue[] = evaluateParam,
 ): IndexRows {
   const rows: IndexRows = {
     token: [],
@@ -38,7 +39,7 @@ export function extractIndexRows(
   for (const p of compiledParams(model, type)) {
     let values: TypedValue[];
     try {
-      values = evalFhirPathTyped(p.atom, input);
+      values = evaluate(p, input);
     } catch {
       // An expression that cannot run on this content indexes nothing; validation judged the content.
       continue;
@@ -47,6 +48,38 @@ export function extractIndexRows(
   }
   rows.compartments = compartmentsOf(model, type, resource, rows);
   return dedupe(rows);
+}
+
+/** A parameter's values: plain element paths followed directly, anything else through FHIRPath. */
+export function evaluateParam(p: CompiledParam, input: TypedValue[]): TypedValue[] {
+  return p.paths ? followPaths(p.paths, input) : evalFhirPathTyped(p.atom, input);
+}
+
+/**
+ * What FHIRPath gives for `Type.a.b | Type.c` on a resource of that type, found with the same
+ * typed property look-up its evaluator uses, minus the evaluator's own work (~3 µs a parameter,
+ * about three quarters of a resource's extraction). Unions are not de-duplicated here: `dedupe`
+ * makes the rows unique anyway.
+ */
+function followPaths(paths: string[][], input: TypedValue[]): TypedValue[] {
+  const out: TypedValue[] = [];
+  for (const path of paths) {
+    let current = input;
+    for (const name of path) {
+      const next: TypedValue[] = [];
+      for (const v of current) {
+        if (!v.value || typeof v.value !== 'object') continue;
+        const found = getTypedPropertyValue(v, name);
+        if (Array.isArray(found)) {
+          for (const f of found) if (f?.value !== undefined) next.push(f);
+        } else if (found?.value !== undefined) next.push(found);
+      }
+      current = next;
+    }
+    // As the evaluator answers: a LosslessNumber's valueOf is its number.
+    for (const v of current) out.push({ type: v.type, value: v.value?.valueOf() });
+  }
+  return out;
 }
 
 function addValue(
