@@ -49,7 +49,8 @@ export interface PhaseResult {
   cpuMsPerMessage: Record<string, number>;
   /** Busy share of the machine's cores during the phase (percent). */
   machineBusyPct: number;
-  spotCheck: { found: number; of: number; searchMs: number[] };
+  /** `misses`: what a search that did not find exactly one resource answered (status, entries). */
+  spotCheck: { found: number; of: number; searchMs: number[]; misses: string[] };
 }
 
 type Snapshot = Record<string, number>;
@@ -127,6 +128,7 @@ async function spotCheck(sys: System, messages: BenchMessage[]): Promise<PhaseRe
   const picks = [0, 0.25, 0.5, 0.75, 1].map((f) => messages[Math.floor(f * (messages.length - 1))]!);
   let found = 0;
   const searchMs: number[] = [];
+  const misses: string[] = [];
   for (const m of picks) {
     const system = `${sys.canonicalBase}/sid/${m.search.sid}/${sys.institutionId}`;
     const q = `identifier=${encodeURIComponent(`${system}|${m.search.value}`)}`;
@@ -134,6 +136,10 @@ async function spotCheck(sys: System, messages: BenchMessage[]): Promise<PhaseRe
     searchMs.push(round(r.ms, 1));
     const total = r.status === 200 ? ((JSON.parse(r.body) as { entry?: unknown[] }).entry?.length ?? 0) : 0;
     if (total === 1) found++;
+    else
+      misses.push(
+        `${m.search.type} ${m.search.value}: HTTP ${r.status}, ${total} entries ${r.body.slice(0, 300)}`,
+      );
   }
-  return { found, of: picks.length, searchMs };
+  return { found, of: picks.length, searchMs, misses };
 }

@@ -41,6 +41,8 @@ export function printPhases(phases: PhaseResult[]): void {
       `${p.spotCheck.found}/${p.spotCheck.of}`,
     ]),
   ]);
+  for (const p of phases)
+    for (const miss of p.spotCheck.misses) console.log(`  spot check missed in ${p.name}: ${miss}`);
   const names = [...new Set(phases.flatMap((p) => Object.keys(p.cpuMsPerMessage)))];
   console.log('\nCPU ms per message by process');
   printTable([
