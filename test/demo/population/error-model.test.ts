@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -91,16 +91,20 @@ describe('error model v1', () => {
 
     it('names the file when loading one that is broken or not YAML', () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'error-model-'));
-      const m = raw();
-      delete m.homophoneGroups;
-      const file = path.join(dir, 'v9.yaml');
-      writeFileSync(file, stringify(m));
-      expect(() => loadErrorModel(file)).toThrow(`error model ${file}: homophoneGroups must be a list`);
-      const notYaml = path.join(dir, 'bad.yaml');
-      writeFileSync(notYaml, 'version: "1"\n  errors: [unclosed\n');
-      expect(() => loadErrorModel(notYaml)).toThrow(
-        new RegExp(`error model ${notYaml.replaceAll('.', '\\.')}`),
-      );
+      try {
+        const m = raw();
+        delete m.homophoneGroups;
+        const file = path.join(dir, 'v9.yaml');
+        writeFileSync(file, stringify(m));
+        expect(() => loadErrorModel(file)).toThrow(`error model ${file}: homophoneGroups must be a list`);
+        const notYaml = path.join(dir, 'bad.yaml');
+        writeFileSync(notYaml, 'version: "1"\n  errors: [unclosed\n');
+        expect(() => loadErrorModel(notYaml)).toThrow(
+          new RegExp(`error model ${notYaml.replaceAll('.', '\\.')}`),
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });
