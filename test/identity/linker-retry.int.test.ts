@@ -19,18 +19,22 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
     });
     afterAll(async () => app?.close());
 
+    /** A Patient created in the repository, as stored (with its id and version). */
+    const storedPatient = async (fields: Omit<Patient, 'resourceType'>) => {
+      const created = await app.repo.create({ resourceType: 'Patient', ...fields });
+      return JSON.parse(created.stored.json!) as Patient;
+    };
+
     /** The identity stage on the test app's database, writing through `repository`. */
     const linkerWriting = (repository: PatientRepository) =>
       createIdentityLinker({ db: app.database.db, rules: loadMatchRules(), canonicalBase: BASE, repository });
 
     it('writes the golden record on the retry when the first try failed after committing the person', async () => {
-      const created = await app.repo.create({
-        resourceType: 'Patient',
+      const patient = await storedPatient({
         name: [{ text: '周建平' }],
         gender: 'male',
         birthDate: '1962-09-30',
       });
-      const patient = JSON.parse(created.stored.json!) as Patient;
       const real = inProcessPatients(app.repo);
       // The repository goes away for the first write identity makes (the golden record).
       let refuse = 1;
@@ -55,16 +59,13 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
 
     it('writes the golden record again when a write that raced another landed last with older content', async () => {
       const nid = validId('33018219750312202');
-      const registration = async (name: string) => {
-        const created = await app.repo.create({
-          resourceType: 'Patient',
+      const registration = (name: string) =>
+        storedPatient({
           identifier: [{ system: NATIONAL_ID_SYSTEM, value: nid }],
           name: [{ text: name }],
           gender: 'female',
           birthDate: '1975-03-12',
         });
-        return JSON.parse(created.stored.json!) as Patient;
-      };
       const a = await registration('陈秀英');
       const b = await registration('陈秀英');
       const real = inProcessPatients(app.repo);
@@ -104,13 +105,11 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
     });
 
     it('answers a record seen before with the same data without waiting for any lock, unless its golden record is stale', async () => {
-      const created = await app.repo.create({
-        resourceType: 'Patient',
+      const patient = await storedPatient({
         name: [{ text: '钱玉兰' }],
         gender: 'female',
         birthDate: '1958-04-02',
       });
-      const patient = JSON.parse(created.stored.json!) as Patient;
       const real = inProcessPatients(app.repo);
       const linker = linkerWriting(real);
       const ref = `Patient/${patient.id}`;

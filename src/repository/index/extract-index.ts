@@ -51,7 +51,7 @@ export function extractIndexRows(
 }
 
 /** A parameter's values: plain element paths followed directly, anything else through FHIRPath. */
-export function evaluateParam(p: CompiledParam, input: TypedValue[]): TypedValue[] {
+function evaluateParam(p: CompiledParam, input: TypedValue[]): TypedValue[] {
   return p.paths ? followPaths(p.paths, input) : evalFhirPathTyped(p.atom, input);
 }
 

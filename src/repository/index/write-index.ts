@@ -105,14 +105,13 @@ function bind(parts: StatementParts, value: unknown, cast: string): string {
   return `$${parts.params.push(value)}::${cast}`;
 }
 
-/** Adds the deletes of the index rows `items` had, one per table and resource type. */
+/** Adds the deletes of the index rows `items` had, one per table. */
 export function addIndexDeletesOf(
   parts: StatementParts,
   items: readonly { resourceType: string; id: string }[],
 ): void {
-  for (const [type, ids] of idsByType(items))
-    for (const kind of KINDS)
-      parts.ctes.push(`DELETE FROM ${TABLES[kind].table} WHERE ${ownedBy(parts, type, ids)}`);
+  const owned = ownedBy(parts, items);
+  for (const kind of KINDS) parts.ctes.push(`DELETE FROM ${TABLES[kind].table} WHERE ${owned()}`);
 }
 
 /** Adds the inserts of every index row of `items`, which have none yet. */
@@ -135,17 +134,14 @@ export function addIndexInserts(parts: StatementParts, items: IndexedResource[])
  */
 export function addIndexSync(parts: StatementParts, items: IndexedResource[]): void {
   if (items.length === 0) return;
-  const groups = [...idsByType(items)];
+  const owned = ownedBy(parts, items);
   for (const kind of KINDS) {
     const { table, columns } = TABLES[kind];
     const source = unnestRows(parts, kind, items);
     if (!source) {
-      for (const [type, ids] of groups)
-        parts.ctes.push(`DELETE FROM ${table} WHERE ${ownedBy(parts, type, ids)}`);
+      parts.ctes.push(`DELETE FROM ${table} WHERE ${owned()}`);
       continue;
     }
-    const owned = (alias = '') =>
-      groups.map(([type, ids]) => `(${ownedBy(parts, type, ids, alias)})`).join(' OR ');
     // Both CTEs are read twice and so computed once. The stored rows are found through the
     // (resource_type, resource_id) index only: an anti-join straight against the table may be
     // planned as a scan of all of it while the table is small, and a kept plan would keep that.
@@ -156,7 +152,7 @@ export function addIndexSync(parts: StatementParts, items: IndexedResource[]): v
          FROM ${table} WHERE ${owned()}`,
     );
     parts.ctes.push(
-      `DELETE FROM ${table} o WHERE (${owned('o.')})
+      `DELETE FROM ${table} o WHERE ${owned('o.')}
          AND NOT EXISTS (SELECT 1 FROM ${fresh} n WHERE ${sameRow(kind, 'table')})`,
       `${insertInto(kind)} SELECT * FROM ${fresh} n
          WHERE NOT EXISTS (SELECT 1 FROM ${stored} o WHERE ${sameRow(kind, 'stored')})`,
@@ -174,30 +170,40 @@ export async function deleteIndexRows(q: Queryable, resourceType: string, ids: s
   await runParts(q, parts);
 }
 
-function idsByType(items: readonly { resourceType: string; id: string }[]): Map<string, string[]> {
+/** Up to this many ids are listed one parameter each; more go as one array (one statement text). */
+const MAX_LISTED_IDS = 16;
+
+/**
+ * The condition "a row of one of these resources", for any number of index tables: the types and
+ * ids are bound once, and each call gives the condition for a table alias (`o.` or none).
+ */
+function ownedBy(
+  parts: StatementParts,
+  items: readonly { resourceType: string; id: string }[],
+): (alias?: string) => string {
   const byType = new Map<string, string[]>();
   for (const it of items) {
     const list = byType.get(it.resourceType);
     if (list) list.push(it.id);
     else byType.set(it.resourceType, [it.id]);
   }
-  return byType;
-}
-
-/** Up to this many ids are listed one parameter each; more go as one array (one statement text). */
-const MAX_LISTED_IDS = 16;
-
-function ownedBy(parts: StatementParts, type: string, ids: string[], alias = ''): string {
   // A few ids as plain parameters: over an array PostgreSQL planned the statement anew on every
   // run (the array's length changes its estimates), and a transaction's statement is large —
   // identity's golden-record writes spent ~3 ms planning each. Listed, the plan is kept per count.
-  const match =
-    ids.length > MAX_LISTED_IDS
-      ? `= ANY(${bind(parts, ids, 'text[]')})`
-      : ids.length === 1
-        ? `= $${parts.params.push(ids[0])}`
-        : `IN (${ids.map((id) => `$${parts.params.push(id)}`).join(', ')})`;
-  return `${alias}resource_type = $${parts.params.push(type)} AND ${alias}resource_id ${match}`;
+  const groups = [...byType].map(([type, ids]) => ({
+    type: `$${parts.params.push(type)}`,
+    match:
+      ids.length > MAX_LISTED_IDS
+        ? `= ANY(${bind(parts, ids, 'text[]')})`
+        : ids.length === 1
+          ? `= $${parts.params.push(ids[0])}`
+          : `IN (${ids.map((id) => `$${parts.params.push(id)}`).join(', ')})`,
+  }));
+  return (alias = '') => {
+    const one = (g: (typeof groups)[number]) =>
+      `${alias}resource_type = ${g.type} AND ${alias}resource_id ${g.match}`;
+    return groups.length === 1 ? one(groups[0]!) : `(${groups.map((g) => `(${one(g)})`).join(' OR ')})`;
+  };
 }
 
 function insertInto(kind: Kind): string {

@@ -3,6 +3,7 @@ import { parseFhirJson } from '../../../src/kernel/fhir-json.ts';
 import { loadFhirModel } from '../../../src/repository/fhir-model.ts';
 import { extractIndexRows } from '../../../src/repository/index/extract-index.ts';
 import { addIndexSync, statementOf, type StatementParts } from '../../../src/repository/index/write-index.ts';
+import { BundleProcessor } from '../../../src/repository/bundle/bundle-processor.ts';
 import { FhirRepository } from '../../../src/repository/store/fhir-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.ts';
 
@@ -127,6 +128,38 @@ describe.each(inject('pgServers'))('index rows on update, on $name', (server) =>
     const second = await values();
     expect(second.length).toBe(first.length);
     expect(new Set(second)).toEqual(new Set(['5.40']));
+  });
+
+  it('updates resources of several types in one transaction, each touching only its own changed rows', async () => {
+    const obs = (id: string, status: string) => ({
+      resourceType: 'Observation',
+      id,
+      status,
+      code: { text: 'glucose' },
+      subject: { reference: 'Patient/multi-1' },
+    });
+    const put = (resource: { resourceType: string; id: string }) => ({
+      resource,
+      request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` },
+    });
+    const bundles = new BundleProcessor(repo, 100);
+    const transaction = (entries: unknown[]) =>
+      bundles.process({ resourceType: 'Bundle', type: 'transaction', entry: entries }, {}, () => undefined);
+    await transaction([put(patient('multi-1')), put(obs('multi-obs', 'preliminary'))]);
+    const before = [...(await rowsOf('Patient', 'multi-1')), ...(await rowsOf('Observation', 'multi-obs'))];
+    await transaction([put(patient('multi-1', { gender: 'female' })), put(obs('multi-obs', 'final'))]);
+    const patientRows = await rowsOf('Patient', 'multi-1');
+    const obsRows = await rowsOf('Observation', 'multi-obs');
+    const moved = [...patientRows, ...obsRows].filter(
+      (r) => !before.some((b) => b.table === r.table && b.ctid === r.ctid),
+    );
+    expect(moved.map((r) => JSON.parse(r.row).code).sort()).toEqual(['gender', 'status']);
+    await repo.update('Patient', 'fresh-m', patient('fresh-m', { gender: 'female' }));
+    await repo.update('Observation', 'fresh-mo', obs('fresh-mo', 'final'));
+    expect(contentOf(patientRows)).toEqual(
+      contentOf(await rowsOf('Patient', 'fresh-m')).map((r) => r.replace('MRN-fresh-m', 'MRN-multi-1')),
+    );
+    expect(contentOf(obsRows)).toEqual(contentOf(await rowsOf('Observation', 'fresh-mo')));
   });
 
   it('drops every row of a table the new version has nothing for', async () => {
