@@ -47,18 +47,24 @@ describe.each(inject('pgServers'))('identifier look-ups and their plan on $name'
   };
 
   it('sends full identifiers as a statement that may keep its plan, and finds them', async () => {
-    const { ids, page } = await run([['identifier', `${MRN}|M-7,${MRN}|M-300`]]);
-    expect(ids).toEqual(['p300', 'p7']);
+    // Six, as the worker looks up an ORU's six results.
+    const wanted = [7, 300, 11, 12, 13, 14];
+    const { ids, page } = await run([['identifier', wanted.map((n) => `${MRN}|M-${n}`).join(',')]]);
+    expect(ids).toEqual(wanted.map((n) => `p${n}`).sort());
     expect(page.text.startsWith(PLAN_FOR_VALUES)).toBe(false);
     // The plan PostgreSQL would keep for any values reads the token index, not every Patient.
     await client.query('SET plan_cache_mode = force_generic_plan');
     try {
       await client.query(`PREPARE identifier_plan_probe AS ${page.text}`);
-      const literals = page.values.map((v) => client.escapeLiteral(String(v))).join(', ');
+      const literal = (v: unknown): string =>
+        Array.isArray(v) ? `ARRAY[${v.map(literal).join(', ')}]` : client.escapeLiteral(String(v));
+      const literals = page.values.map(literal).join(', ');
       const { rows } = await client.query(`EXPLAIN EXECUTE identifier_plan_probe(${literals})`);
       const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
       expect(plan).toMatch(/sp_token_value/);
       expect(plan).not.toMatch(/Seq Scan on sp_token/);
+      // The values bound the index scan: filtering the ORs after it reads every identifier row.
+      expect(plan).toMatch(/Index Cond: \([^\n]*value = ANY/);
     } finally {
       await client.query('DEALLOCATE identifier_plan_probe');
       await client.query('RESET plan_cache_mode');
