@@ -8,12 +8,16 @@ export interface CompiledParam {
   type: SearchParameter['type'];
   atom: FhirPathAtom;
   /**
-   * When the expression is only element names (`Observation.code | Observation.subject`): each
-   * path's names after the type, for `followPaths` — what most parameters are, found without
-   * the FHIRPath evaluator.
+   * When the expression is only element names (`Observation.code | Observation.subject`), maybe
+   * with a type cast (`(Observation.value as Quantity)`) or a reference's target type
+   * (`Observation.subject.where(resolve() is Patient)`): each path's steps after the type, for
+   * `followPaths` — what most parameters are, found without the FHIRPath evaluator.
    */
-  paths?: string[][];
+  paths?: PathStep[][];
 }
+
+/** An element name, or a filter on the values reached so far. */
+export type PathStep = string | { ofType: string } | { resolvesTo: string };
 
 /** Parameters the `resource` table already answers (`_id`, `_lastUpdated`): never indexed twice. */
 const FROM_RESOURCE_TABLE = new Set(['_id', '_lastUpdated']);
@@ -45,16 +49,36 @@ export function compiledParams(model: FhirModel, resourceType: string): Compiled
   return list;
 }
 
-/** `Type.a.b | Type.c` → [['a', 'b'], ['c']]; undefined when any part is more than names. */
-function elementPaths(expression: string, resourceType: string): string[][] | undefined {
-  const paths: string[][] = [];
+/**
+ * `Type.a.b | Type.c` → [['a', 'b'], ['c']], also `(Type.a as X).b` and
+ * `Type.a.where(resolve() is X)`; undefined when any part is anything else.
+ */
+function elementPaths(expression: string, resourceType: string): PathStep[][] | undefined {
+  const paths: PathStep[][] = [];
   for (const part of splitTopLevelUnion(expression)) {
-    const names = part.trim().split('.');
-    if (names[0] !== resourceType || names.length < 2) return undefined;
-    if (!names.slice(1).every((n) => /^[a-z][A-Za-z0-9]*$/.test(n))) return undefined;
-    paths.push(names.slice(1));
+    const steps = pathSteps(part.trim(), resourceType);
+    if (!steps) return undefined;
+    paths.push(steps);
   }
   return paths;
+}
+
+const NAMES = String.raw`((?:\.[a-z][A-Za-z0-9]*)+)`;
+const CAST = new RegExp(
+  String.raw`^\(\s*([A-Za-z]+)${NAMES}\s+as\s+([A-Za-z]+)\s*\)((?:\.[a-z][A-Za-z0-9]*)*)$`,
+);
+const RESOLVES = new RegExp(String.raw`^([A-Za-z]+)${NAMES}\.where\(resolve\(\) is ([A-Z][A-Za-z]*)\)$`);
+const PLAIN = new RegExp(String.raw`^([A-Za-z]+)${NAMES}$`);
+
+function pathSteps(part: string, resourceType: string): PathStep[] | undefined {
+  const names = (dotted: string) => (dotted ? dotted.slice(1).split('.') : []);
+  let m = PLAIN.exec(part);
+  if (m) return m[1] === resourceType ? names(m[2]!) : undefined;
+  m = CAST.exec(part);
+  if (m) return m[1] === resourceType ? [...names(m[2]!), { ofType: m[3]! }, ...names(m[4]!)] : undefined;
+  m = RESOLVES.exec(part);
+  if (m) return m[1] === resourceType ? [...names(m[2]!), { resolvesTo: m[3]! }] : undefined;
+  return undefined;
 }
 
 /** The union's parts that apply to `resourceType`, joined again; undefined when none does. */

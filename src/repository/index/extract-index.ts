@@ -3,7 +3,7 @@ import { numberText } from '../../kernel/fhir-json.ts';
 import type { FhirModel } from '../fhir-model.ts';
 import { normalizeSearchString } from '../search/param-values.ts';
 import type { IndexRows } from '../types.ts';
-import { compiledParams, type CompiledParam } from './compile-expressions.ts';
+import { compiledParams, type CompiledParam, type PathStep } from './compile-expressions.ts';
 import { dateRange } from './date-range.ts';
 
 /**
@@ -58,18 +58,26 @@ function evaluateParam(p: CompiledParam, input: TypedValue[]): TypedValue[] {
 /**
  * What FHIRPath gives for `Type.a.b | Type.c` on a resource of that type, found with the same
  * typed property look-up its evaluator uses, minus the evaluator's own work (~3 µs a parameter,
- * about three quarters of a resource's extraction). Unions are not de-duplicated here: `dedupe`
- * makes the rows unique anyway.
+ * about three quarters of a resource's extraction). A cast keeps the values of that type, as the
+ * evaluator's `as` does; `where(resolve() is X)` keeps the references `resolveTarget` reads as X.
+ * Unions are not de-duplicated here: `dedupe` makes the rows unique anyway.
  */
-function followPaths(paths: string[][], input: TypedValue[]): TypedValue[] {
+function followPaths(paths: PathStep[][], input: TypedValue[]): TypedValue[] {
   const out: TypedValue[] = [];
   for (const path of paths) {
     let current = input;
-    for (const name of path) {
+    for (const step of path) {
+      if (typeof step !== 'string') {
+        current =
+          'ofType' in step
+            ? current.filter((v) => v.type === step.ofType)
+            : current.filter((v) => resolveTarget(v.value) === step.resolvesTo);
+        continue;
+      }
       const next: TypedValue[] = [];
       for (const v of current) {
         if (!v.value || typeof v.value !== 'object') continue;
-        const found = getTypedPropertyValue(v, name);
+        const found = getTypedPropertyValue(v, step);
         if (Array.isArray(found)) {
           for (const f of found) if (f?.value !== undefined) next.push(f);
         } else if (found?.value !== undefined) next.push(found);
@@ -80,6 +88,32 @@ function followPaths(paths: string[][], input: TypedValue[]): TypedValue[] {
     for (const v of current) out.push({ type: v.type, value: v.value?.valueOf() });
   }
   return out;
+}
+
+/**
+ * The resource type FHIRPath's `resolve()` (the evaluator we index with) reads from a reference
+ * without fetching it: an inline `resource`'s type, else the text before `?` of a conditional
+ * reference, else the first segment of `Type/id` (so an absolute URL or `#contained` reads as no
+ * type), with `type` + `identifier` read as a conditional reference.
+ */
+function resolveTarget(value: unknown): string | undefined {
+  let text: string | undefined;
+  if (typeof value === 'string') text = value;
+  else if (value && typeof value === 'object') {
+    const ref = value as {
+      resource?: { resourceType?: unknown };
+      reference?: string;
+      type?: string;
+      identifier?: unknown;
+    };
+    if (ref.resource)
+      return typeof ref.resource.resourceType === 'string' ? ref.resource.resourceType : undefined;
+    if (ref.reference) text = ref.reference;
+    else if (ref.type && ref.identifier) return ref.type;
+  }
+  if (text?.includes('?')) return text.split('?')[0];
+  if (text?.includes('/')) return text.split('/')[0];
+  return undefined;
 }
 
 function addValue(

@@ -85,6 +85,39 @@ const OWN: Record<string, any>[] = [
     serviceProvider: { reference: 'Organization/cph' },
     participant: [{ individual: { reference: 'Practitioner/d1' } }],
   },
+  // Every kind of value and of reference the casts and `resolve()` meet.
+  ...[
+    { valueCodeableConcept: { text: '阳性', coding: [{ code: 'POS' }] } },
+    { valueString: '阴性', subject: { reference: 'Group/g1' } },
+    { valueDateTime: '2026-12-03T08:00:00+08:00', subject: { reference: `${BASE}/Patient/p1` } },
+    { valuePeriod: { start: '2026-12-01' }, subject: { reference: '#p' } },
+    { valueBoolean: true, subject: { type: 'Patient', identifier: { system: 'urn:mrn', value: 'B1' } } },
+    { valueInteger: 3, subject: { reference: 'Patient?identifier=urn:mrn|B1' } },
+    { valueSampledData: { origin: { value: 0 }, period: 1, dimensions: 1 }, subject: { display: '无' } },
+    { valueRange: { low: { value: 1 } }, subject: { reference: 'Patient/p1/_history/2' } },
+    { component: [{ code: { text: 'c' }, valueString: 'x' }, { code: { text: 'd' } }] },
+    { valueQuantity: { unit: 'mmol/L' }, subject: { type: 'Patient', display: '只有类型' } },
+  ].map((extra, i) => ({
+    resourceType: 'Observation',
+    id: `o-${i + 2}`,
+    status: 'final',
+    code: { text: 'x' },
+    subject: { reference: 'Patient/p1' },
+    ...extra,
+  })),
+  {
+    resourceType: 'Encounter',
+    id: 'e2',
+    status: 'finished',
+    class: { code: 'AMB' },
+    subject: { reference: 'http://other.example/fhir/Patient/9' },
+    participant: [
+      { individual: { reference: 'PractitionerRole/r1' } },
+      { individual: { reference: 'Practitioner?identifier=urn:staff|7' } },
+      { individual: { type: 'Practitioner', identifier: { value: '8' } } },
+      { individual: { reference: 'RelatedPerson/x' } },
+    ],
+  },
   {
     resourceType: 'Provenance',
     id: 'v1',
@@ -100,9 +133,15 @@ describe('element paths followed without the FHIRPath evaluator', () => {
     const obs = compiledParams(model, 'Observation');
     expect(obs.filter((p) => p.paths).length).toBeGreaterThan(obs.length / 2);
     expect(obs.find((p) => p.code === 'code')?.paths).toEqual([['code']]);
-    // `where(resolve() is Patient)` and `as Quantity` stay with FHIRPath.
-    expect(obs.find((p) => p.code === 'patient')?.paths).toBeUndefined();
-    expect(obs.find((p) => p.code === 'value-quantity')?.paths).toBeUndefined();
+    expect(obs.find((p) => p.code === 'patient')?.paths).toEqual([['subject', { resolvesTo: 'Patient' }]]);
+    expect(obs.find((p) => p.code === 'value-string')?.paths).toEqual([
+      ['value', { ofType: 'string' }],
+      ['value', { ofType: 'CodeableConcept' }, 'text'],
+    ]);
+    // Anything more (a `where` on a value, a function) stays with FHIRPath.
+    const patient = compiledParams(model, 'Patient');
+    expect(patient.find((p) => p.code === 'phone')?.paths).toBeUndefined();
+    expect(patient.find((p) => p.code === 'deceased')?.paths).toBeUndefined();
   });
 
   it("give the same index rows as FHIRPath on the county's own resources", () => {
