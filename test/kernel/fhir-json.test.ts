@@ -48,6 +48,29 @@ describe('FHIR JSON', () => {
     expect(err.outcome.issue[0]?.diagnostics).toMatch(/Malformed JSON/);
   });
 
+  it('refuses a name given twice in one object, saying which and where', () => {
+    for (const [text, name, at] of [
+      ['{"a":1,"a":2}', 'a', 7],
+      // exact decimals take another path through the parser: the same answer
+      ['{"valueQuantity":{"value":1.50,"value":2}}', 'value', 31],
+      // equal values, and a name spelt with an escape, are still a name twice
+      ['{"x":{"b":1, "b" :1}}', 'b', 13],
+      ['{"family":"王","\\u0066amily":"李"}', 'family', 14],
+    ] as const) {
+      const err = rejection(text);
+      expect(err.status, text).toBe(400);
+      expect(err.outcome.issue[0]?.diagnostics, text).toBe(
+        `Malformed JSON: the name "${name}" appears twice in one object (position ${at})`,
+      );
+    }
+    // The same name in different objects, and colons inside strings, are no repetition.
+    expect(parseFhirJson('{"x":[{"k":1},{"k":2.50}],"y":{"k":{"k":"a:b"}},"z":":"}')).toMatchObject({
+      x: [{ k: 1 }, {}],
+      y: { k: { k: 'a:b' } },
+      z: ':',
+    });
+  });
+
   it('reads exact numbers the same way whatever the text around them (strings, escapes, keys)', () => {
     // The reference: lossless-json, keeping a number as text exactly when JSON.parse would change it.
     const reference = (text: string) =>

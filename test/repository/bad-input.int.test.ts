@@ -38,6 +38,19 @@ describe('bad input to the repository', () => {
     await expectOutcome(await send('/Patient', '{"resourceType":"Patient",'), 400, /Malformed JSON/);
   });
 
+  it('a name twice in one object → 400 naming it, and nothing stored', async () => {
+    const body = '{"resourceType":"Patient","id":"dup1","gender":"male","gender":"female"}';
+    await expectOutcome(
+      await send('/Patient/dup1', body, { method: 'PUT' }),
+      400,
+      /the name \\"gender\\" appears twice/,
+    );
+    const read = await fetch(`${app.fhirUrl}/Patient/dup1`, {
+      headers: { Authorization: `Bearer ${app.adminToken}` },
+    });
+    expect(read.status).toBe(404);
+  });
+
   it('a body of another type than the URL → 400 naming resourceType', async () => {
     const body = await expectOutcome(await send('/Patient', '{"resourceType":"Observation"}'), 400);
     expect(body.issue[0].expression).toEqual(['resourceType']);
