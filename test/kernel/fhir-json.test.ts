@@ -1,4 +1,9 @@
-import { isLosslessNumber, parse as losslessParse, LosslessNumber } from 'lossless-json';
+import {
+  isLosslessNumber,
+  parse as losslessParse,
+  stringify as losslessStringify,
+  LosslessNumber,
+} from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import {
   copyFhirJson,
@@ -99,6 +104,10 @@ describe('FHIR JSON', () => {
       const ours = parseFhirJson(text);
       expect(stringifyFhirJson(ours), text).toBe(stringifyFhirJson(reference(text)));
       expect(ours, text).toEqual(reference(text));
+      // Written as lossless-json writes it (strings and names with the marker character included).
+      expect(stringifyFhirJson(ours), text).toBe(losslessStringify(reference(text)));
+      const marked = reference(text.replace(/"plain"/g, '"\uE0001.50"'));
+      expect(stringifyFhirJson(marked), text).toBe(losslessStringify(marked));
     }
   });
 
