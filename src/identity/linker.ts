@@ -4,6 +4,14 @@ import type { Database, Queryable } from '../db/database.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import type { Logger } from '../kernel/logger.ts';
 import { demographicsOf, goldenPatient, RECORD_KIND } from './golden/golden-patient.ts';
+import {
+  foundedGolden,
+  foundingFor,
+  isReservedPerson,
+  releasePerson,
+  sameContent,
+  type Founding,
+} from './founding.ts';
 import { blockingKeys } from './match/blocking.ts';
 import { matchHashOf, matchRecordOf, type MatchRecord } from './match/record.ts';
 import type { Resolution } from './match/resolve-person.ts';
@@ -34,6 +42,11 @@ export interface WrittenPatient {
   patient: Patient;
   institution: string;
   tier?: string;
+  /**
+   * The person `foundingFor` reserved for this record, when the Patient was created in the
+   * transaction that also wrote that person's golden record and the Patient's `refer` link to it.
+   */
+  founded?: string;
 }
 
 /** How identity reaches the repository: over FHIR REST, like the rest of the pipeline. */
@@ -69,6 +82,13 @@ export interface IdentityLinker {
   refreshPerson(personId: string): Promise<void>;
   /** Points a source record (`Patient/{id}`) at a person with its `refer` link (read, then If-Match). */
   pointAt(ref: string, personId: string): Promise<void>;
+  /**
+   * For a Patient about to be created (entry `sourceUrl`): when no record resembles it, a person
+   * reserved for it and its golden record, to write in the same transaction (`founding.ts`).
+   */
+  foundingFor?(patient: Patient, institution: string, sourceUrl: string): Promise<Founding | undefined>;
+  /** Gives back a reserved person whose transaction was refused. */
+  releaseFounding?(personId: string): Promise<void>;
 }
 
 export interface IdentityLinkerOptions {
@@ -123,7 +143,8 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     const matchHash = matchHashOf(record, demographics);
     const keys = blockingKeys(record, rules);
 
-    const current = await alreadyCurrent(w, matchHash);
+    // A record founded with the message is new to identity: nothing to find current.
+    const current = w.founded ? undefined : await alreadyCurrent(w, matchHash);
     if (current) return { ref: w.ref, personId: current, outcome: 'unchanged' };
 
     const together = Boolean(repository.transaction && w.versionId);
@@ -132,14 +153,26 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       if (!together || decided.affected.length !== 1) return decided;
       // The common case's golden record is read in this transaction (records, then the person:
       // the order the workflows lock in), not in one of its own: two round trips and a lock fewer.
-      // A person this transaction founded is unknown to any other until it commits: no lock.
+      // A person this transaction founded is unknown to any other until it commits: no lock. So
+      // is a reserved one: only its golden record exists, and every workflow starts from records.
       if (!decided.founded) await lockNames(c, [`person:${decided.personId}`]);
       const golden = await goldenWithState(c, decided.personId);
       return { ...decided, golden };
     });
 
     if ('golden' in settled && settled.golden) {
-      await goldenAndLinkTogether(settled.personId, id, w, settled.golden);
+      if (
+        w.founded === settled.personId &&
+        sameContent(settled.golden.golden, foundedGolden(opts, w.founded, w.ref, w.patient, tier))
+      ) {
+        // Its golden record and `refer` link were written with the message: only the hash is kept.
+        const { hash, fingerprint } = settled.golden;
+        if (!(await recordGoldenWritten(settled.personId, hash, fingerprint))) {
+          await writeGolden(settled.personId, true);
+        }
+      } else {
+        await goldenAndLinkTogether(settled.personId, id, w, settled.golden);
+      }
     } else {
       for (const personId of settled.affected) await writeGolden(personId);
       await ensureReferLink(id, settled.personId, w.patient);
@@ -173,7 +206,8 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       }
 
       const { resolution } = await resolveInStore(c, record, keys, rules, candidates);
-      const chosen = await choosePerson(c, record, existing, resolution);
+      const reserved = existing ? undefined : await reservedFor(c, w);
+      const chosen = await choosePerson(c, record, existing, resolution, reserved);
       // The record and the decision that placed it, in one statement.
       await saveRecord(c, row(chosen.personId, chosen.state), keys, {
         row: {
@@ -201,6 +235,8 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       const affected = [
         chosen.personId,
         ...(existing && existing.personId !== chosen.personId ? [existing.personId] : []),
+        // A person reserved for this record that did not get it: its golden record is retired.
+        ...(reserved && reserved !== chosen.personId ? [reserved] : []),
       ];
       return {
         personId: chosen.personId,
@@ -251,6 +287,19 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
   }
 
   /**
+   * The person reserved for a record identity has not placed yet: the one the worker founded
+   * with the message, or — after a worker stopped between writing the message and placing the
+   * record — the reserved person the source's `refer` link names.
+   */
+  async function reservedFor(c: Queryable, w: WrittenPatient): Promise<string | undefined> {
+    if (w.founded) return w.founded;
+    const refers = (w.patient.link ?? []).filter((l) => l.type === 'refer');
+    const named = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(refers[0]?.other.reference ?? '')?.[1];
+    if (refers.length !== 1 || !named) return undefined;
+    return (await isReservedPerson(c, named)) ? named : undefined;
+  }
+
+  /**
    * The person of a record identity has seen with this very match data, when nothing is left to
    * do: the source already points at that person and its golden record is the one its records
    * call for. Found without a transaction or a lock (two reads), since nothing is written; an ORU
@@ -277,6 +326,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     record: MatchRecord,
     existing: IdentityRecordRow | undefined,
     resolution: Resolution,
+    reserved?: string,
   ): Promise<{ personId: string; state: IdentityRecordRow['state']; founded?: boolean }> {
     if (existing) {
       const others = (await recordsOfPerson(c, existing.personId)).filter(
@@ -303,7 +353,7 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
       return { personId: resolution.personId, state: 'linked' };
     }
     return {
-      personId: uuidv7(),
+      personId: reserved ?? uuidv7(),
       state: resolution.outcome === 'review' ? 'provisional' : 'linked',
       founded: true,
     };
@@ -448,6 +498,11 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     refreshPerson: (personId) => writeGolden(personId),
     pointAt: (ref, personId) =>
       ensureReferLink(ref.slice('Patient/'.length), personId, { resourceType: 'Patient' }),
+    foundingFor: (patient, institution, sourceUrl) =>
+      isGolden(patient, base) || isMergedAway(patient)
+        ? Promise.resolve(undefined)
+        : foundingFor({ db, rules, canonicalBase: base, tierOf }, patient, institution, sourceUrl),
+    releaseFounding: (personId) => releasePerson(db, personId),
     async linkWritten(written) {
       const out: LinkOutcome[] = [];
       for (const w of written) {

@@ -8,6 +8,7 @@ import { isConnectionError } from '../db/database.ts';
 import type { IdentityLinker, WrittenPatient } from '../identity/linker.ts';
 import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
 import { batchedLookup } from './batched-lookup.ts';
+import { foundPersons, releaseRefused, settleFounded } from './identity-first.ts';
 import { WriteError, classifyRequestError, isPreconditionFailed } from './write-errors.ts';
 import { eventTimeExtension, eventTimeOf, planWrite } from './write-plan.ts';
 
@@ -97,7 +98,12 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
   );
 
   /** Hands the Patients the transaction wrote to identity (a failure there retries the job). */
-  const linkPatients = async (message: InboundMessage, sent: Bundle, written: WrittenRef[]) => {
+  const linkPatients = async (
+    message: InboundMessage,
+    sent: Bundle,
+    written: WrittenRef[],
+    founded: ReadonlyMap<number, string>,
+  ) => {
     const patients: WrittenPatient[] = [];
     (sent.entry ?? []).forEach((entry, i) => {
       const ref = written[i];
@@ -107,6 +113,7 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
         ...(ref.versionId ? { versionId: ref.versionId } : {}),
         patient: entry.resource as Patient,
         institution: message.institution,
+        ...(founded.has(i) ? { founded: founded.get(i)! } : {}),
       });
     });
     if (patients.length === 0) return;
@@ -151,19 +158,30 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
         try {
           const plan = await planWrite(message, message.bundle, lookup, opts.canonicalBase);
           if (!plan.bundle) return plan.skipped;
+          const founding = await foundPersons(
+            opts.identity,
+            plan.bundle,
+            plan.creates,
+            message.institution,
+            opts.fhirBaseUrl,
+          );
           // A string body: fhir-kit-client would JSON.stringify an object and lose exact decimals.
           const body = stringifyFhirJson(plan.bundle);
           // Only each entry's status, location and ETag are read: the stored resources are not
           // sent back (they were most of the answer's bytes, serialised and parsed for nothing).
           const response = (await call((headers, signal) =>
             client.httpClient.post('/', body, { headers: { ...headers, prefer: 'return=minimal' }, signal }),
-          )) as unknown as Bundle;
+          ).catch(async (err: unknown) => {
+            await releaseRefused(opts.identity, founding, err);
+            throw err;
+          })) as unknown as Bundle;
           const written = writtenRefs(response.entry ?? []);
+          const founded = await settleFounded(opts.identity, founding, written);
           // A conditional create that found the resource (200): another message created it after our
           // read, and this one's content was not applied. Writing again applies the ordering rule.
           const lostRace = [...plan.creates].some((i) => written[i]?.status.startsWith('200'));
           if (!lostRace || attempt >= maxRetries) {
-            if (opts.identity) await linkPatients(message, plan.bundle, written);
+            if (opts.identity) await linkPatients(message, plan.bundle, written, founded);
             return [...written, ...plan.skipped];
           }
         } catch (err) {
