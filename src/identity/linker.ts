@@ -150,34 +150,34 @@ export function createIdentityLinker(opts: IdentityLinkerOptions): IdentityLinke
     const together = Boolean(repository.transaction && w.versionId);
     const settled = await db.transaction(async (c) => {
       const decided = await decide(c);
-      if (!together || decided.affected.length !== 1) return decided;
+      if (decided.affected.length !== 1 || !(together || w.founded)) return decided;
       // The common case's golden record is read in this transaction (records, then the person:
       // the order the workflows lock in), not in one of its own: two round trips and a lock fewer.
       // A person this transaction founded is unknown to any other until it commits: no lock. So
       // is a reserved one: only its golden record exists, and every workflow starts from records.
       if (!decided.founded) await lockNames(c, [`person:${decided.personId}`]);
       const golden = await goldenWithState(c, decided.personId);
-      return { ...decided, golden };
+      if (
+        w.founded === decided.personId &&
+        sameContent(golden.golden, foundedGolden(opts, w.founded, w.ref, w.patient, tier))
+      ) {
+        // Its golden record and `refer` link were written with the message: only the hash is kept,
+        // here, as nothing is written to the repository in between.
+        if (golden.stored !== golden.hash) await setGoldenHash(c, decided.personId, golden.hash);
+        return { ...decided, current: true as const };
+      }
+      return together ? { ...decided, golden } : decided;
     });
 
+    const done = { ref: w.ref, personId: settled.personId, outcome: settled.outcome };
+    if ('current' in settled) return done;
     if ('golden' in settled && settled.golden) {
-      if (
-        w.founded === settled.personId &&
-        sameContent(settled.golden.golden, foundedGolden(opts, w.founded, w.ref, w.patient, tier))
-      ) {
-        // Its golden record and `refer` link were written with the message: only the hash is kept.
-        const { hash, fingerprint } = settled.golden;
-        if (!(await recordGoldenWritten(settled.personId, hash, fingerprint))) {
-          await writeGolden(settled.personId, true);
-        }
-      } else {
-        await goldenAndLinkTogether(settled.personId, id, w, settled.golden);
-      }
+      await goldenAndLinkTogether(settled.personId, id, w, settled.golden);
     } else {
       for (const personId of settled.affected) await writeGolden(personId);
       await ensureReferLink(id, settled.personId, w.patient);
     }
-    return { ref: w.ref, personId: settled.personId, outcome: settled.outcome };
+    return done;
 
     async function decide(c: Queryable) {
       await lockNames(c, [`record:${w.ref}`, ...keys]);
