@@ -1,7 +1,8 @@
 /**
  * HL7 v2 messages for the bench, as County People's Hospital (MSH-4 `CPH`) sends them:
  * ADT^A01 with a new MRN and visit each time, and ORU^R01 with one patient and six results.
- * Control ids carry a run tag, so every message of a run is new to the archive.
+ * Control ids are `<A|R><tag>-<n>`: the tag (unique per phase of a run) makes every message new to
+ * the archive, and the dash ends it, so a phase's rows are exactly those starting `<A|R><tag>-`.
  */
 // The same name pools as the search benchmark's residents.
 import { FAMILY, GIVEN } from '../repository/seed-data.ts';
@@ -45,7 +46,7 @@ function pid(tag: string, n: number): { mrn: string; segment: string } {
 
 /** ADT^A01 admitting patient `n` (a new MRN and a new inpatient visit). */
 export function adtA01(tag: string, n: number, at = Date.now()): BenchMessage {
-  const controlId = `A${tag}${n}`;
+  const controlId = `A${tag}-${n}`;
   const { mrn, segment } = pid(tag, n);
   const bed = `${WARDS[n % WARDS.length]}^${300 + (n % 40)}^${(n % 4) + 1}`;
   const text = [
@@ -76,7 +77,7 @@ export function oruR01(
   patient: { tag: string; n: number },
   at = Date.now(),
 ): BenchMessage {
-  const controlId = `R${tag}${n}`;
+  const controlId = `R${tag}-${n}`;
   const { segment } = pid(patient.tag, patient.n);
   const t = hl7Time(at);
   const obx = RESULTS.map(([code, name, unit, range, base], i) => {

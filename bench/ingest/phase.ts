@@ -77,7 +77,9 @@ export async function runPhase(
   settleTimeoutMs: number,
 ): Promise<PhaseResult> {
   const first = messages[0]!.controlId;
-  const tag = first.replace(/\d+$/, '');
+  // The phase's prefix, dash included: stripping the trailing number alone also stripped a tag
+  // that ended in a digit, and the watch then counted the previous phase's last rows as this one's.
+  const tag = first.slice(0, first.lastIndexOf('-') + 1);
   const before = await snapshot(sys);
   const since = Date.now();
   const busy = cpuMeter();
