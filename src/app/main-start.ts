@@ -26,6 +26,7 @@ import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
 import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts';
 import { createShutdown, flushThenExit } from './shutdown.ts';
+import { explainClientErrors } from './http/client-error.ts';
 import { createDemoLoad, demoLoadWanted, sqlArchiveCounts } from '../demo/load/index.ts';
 
 /**
@@ -205,6 +206,7 @@ function fail(logger: Logger, stopping: Promise<void>, err: unknown): void {
 function listen(app: import('express').Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port);
+    explainClientErrors(server);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
   });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { AuditTrail } from '../../src/audit/audit-trail.ts';
 import { loadConfig, type Config } from '../../src/config/load-config.ts';
 import { buildApp } from '../../src/app/build-app.ts';
+import { explainClientErrors } from '../../src/app/http/client-error.ts';
 import { issueToken, adminClaims } from '../../src/auth/issue-token.ts';
 import { loadOrCreateSigningKey, type SigningKey } from '../../src/auth/signing-key.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
@@ -55,6 +56,7 @@ export async function startTestApp(server: TestPgServer, env: Record<string, str
   });
   const http: Server = await new Promise((resolve) => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
+    explainClientErrors(s);
   });
   const token = (claims: Record<string, unknown> = {}, ttl = 3600) =>
     issueToken(signingKey, { ...adminClaims(config.publicUrl), ...claims }, ttl);

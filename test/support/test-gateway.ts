@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
+import { explainClientErrors } from '../../src/app/http/client-error.ts';
 import { buildApp } from '../../src/app/build-app.ts';
 import { publishNamingSystems } from '../../src/app/publish-definitions.ts';
 import { startWorkerParts, type WorkerParts } from '../../src/app/main-worker.ts';
@@ -112,6 +113,7 @@ export async function startTestGateway(
   });
   const http: Server = await new Promise((resolve) => {
     const s = built.app.listen(port, '127.0.0.1', () => resolve(s));
+    explainClientErrors(s);
   });
   await projectOrganizations(registry, built.repo, config.canonicalBase);
   await projectPractitioners(registry, built.repo, config.canonicalBase);
