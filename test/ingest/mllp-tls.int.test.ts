@@ -2,9 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { silentLogger } from '../../src/kernel/logger.ts';
-import { sendMllp, startMllpListener, type MllpListener } from '../../src/ingest/mllp/index.ts';
+import {
+  frame,
+  MllpDecoder,
+  sendMllp,
+  startMllpListener,
+  type MllpListener,
+} from '../../src/ingest/mllp/index.ts';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
 
 /** A CA, a server certificate for 127.0.0.1 and client certificates whose CN is an institution id (openssl). */
@@ -124,6 +131,25 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       const ack = (await send('lab', adt('TLS002'))).toString();
       expect(ack).toContain('MSA|AR|TLS002');
       expect(ack).toContain('county-shared-lab');
+    });
+
+    it('answers a sender that shuts down its side right after sending', async () => {
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: listener.port,
+        ca: pki.read('ca.pem'),
+        servername: 'localhost',
+        key: pki.read('cph.key'),
+        cert: pki.read('cph.pem'),
+      });
+      const received: Buffer[] = [];
+      socket.on('data', (d: Buffer) => received.push(d));
+      await new Promise((r) => socket.once('secureConnect', r));
+      socket.end(frame(adt('TLS004')));
+      await new Promise((r) => socket.once('close', r));
+      const acks = new MllpDecoder(1 << 20).push(Buffer.concat(received)).frames.map((f) => f.toString());
+      expect(acks).toHaveLength(1);
+      expect(acks[0]).toContain('MSA|AA|TLS004');
     });
 
     it('refuses a connection without a client certificate', async () => {

@@ -44,9 +44,13 @@ export async function startMllpListener(opts: MllpListenerOptions): Promise<Mllp
     const c = new Connection(socket, opts, () => conns.delete(c));
     conns.add(c);
   };
+  // Half-open: a sender may send its messages and then shut down its side of the connection (a
+  // script piping a file into socat or nc does); its ACKs must still reach it. Without this, Node
+  // closes our side at the sender's FIN and the ACKs of messages being stored are dropped.
   const server = opts.tls
     ? tls.createServer(
         {
+          allowHalfOpen: true,
           key: opts.tls.key,
           cert: opts.tls.cert,
           ...(opts.tls.ca ? { ca: opts.tls.ca } : {}),
@@ -55,7 +59,7 @@ export async function startMllpListener(opts: MllpListenerOptions): Promise<Mllp
         },
         onSocket,
       )
-    : net.createServer(onSocket);
+    : net.createServer({ allowHalfOpen: true }, onSocket);
   server.on('tlsClientError', (err) => opts.logger.warn({ err: err.message }, 'mllp: TLS handshake failed'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -107,6 +111,12 @@ class Connection {
       socket.end();
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The sender has finished sending: answer what it sent, then close our side too.
+    socket.on('end', () => {
+      void this.chain.then(() => {
+        if (!this.closed) this.socket.end();
+      });
+    });
     socket.on('error', (err) => this.log('warn', `mllp: socket error: ${err.message}`));
     socket.on('close', () => {
       this.closed = true;

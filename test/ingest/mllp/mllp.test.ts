@@ -120,6 +120,18 @@ describe('MLLP listener and client', () => {
     s.socket.destroy();
   });
 
+  it('answers every message a sender sent before shutting down its side, then closes', async () => {
+    // A script piping a file into socat or nc sends its messages and half-closes at once.
+    const port = await start(async (raw) => {
+      await new Promise((r) => setTimeout(r, 50)); // still storing when the sender's FIN arrives
+      return ackFor(raw);
+    });
+    const s = await rawSocket(port);
+    s.socket.end(Buffer.concat([frame(msg('H1')), frame(msg('H2'))]));
+    await s.closed;
+    expect(s.frames()).toEqual(['ACK H1', 'ACK H2']);
+  });
+
   it('closes the connection when a message exceeds the maximum size', async () => {
     let calls = 0;
     const port = await start(async (raw) => {
