@@ -222,6 +222,38 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(asAdmin.raw).toContain('张');
     });
 
+    it('refuses a misspelt filter on the message list and on bulk replay instead of ignoring it', async () => {
+      const failedBefore: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages?status=failed&_count=500`, {
+          headers: { Authorization: `Bearer ${gw.adminToken}` },
+        })
+      ).json();
+      const list = await fetch(`${gw.publicUrl}/ingest/messages?state=failed`, {
+        headers: { Authorization: `Bearer ${gw.adminToken}` },
+      });
+      expect(list.status).toBe(400);
+      const oo: any = await list.json();
+      expect(oo.resourceType).toBe('OperationOutcome');
+      expect(oo.issue[0].diagnostics).toContain('"state"');
+      expect(oo.issue[0].diagnostics).toContain('status');
+      const replay = await fetch(`${gw.publicUrl}/ingest/messages/$replay?institutoin=${CGCHC}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${gw.adminToken}` },
+      });
+      expect(replay.status).toBe(400);
+      expect(((await replay.json()) as any).issue[0].diagnostics).toContain('"institutoin"');
+      // Nothing was replayed: every failed message is still failed, with its attempts unchanged.
+      const failedAfter: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages?status=failed&_count=500`, {
+          headers: { Authorization: `Bearer ${gw.adminToken}` },
+        })
+      ).json();
+      expect(failedBefore.items.length).toBeGreaterThan(0);
+      expect(failedAfter.items.map((i: any) => [i.id, i.updatedAt])).toEqual(
+        failedBefore.items.map((i: any) => [i.id, i.updatedAt]),
+      );
+    });
+
     it('takes HL7 v2 over HTTP: 200 + AA + Location, Patient and Encounter written under the MRN', async () => {
       const token = await gw.institutionToken(CPH);
       const res = await post('/ingest/hl7v2', adt('MSG0001', 'MRN001'), 'application/hl7-v2', token);

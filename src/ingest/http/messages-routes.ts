@@ -83,7 +83,25 @@ async function visible(inbox: Inbox, id: string, viewer: MessageViewer): Promise
   return message;
 }
 
+/** The list's query parameters (CONTRACTS "Inbound answers") and the paging cursor. */
+const FILTER_PARAMETERS = [
+  'status',
+  'institution',
+  'type',
+  'control-id',
+  'feed',
+  'since',
+  '_count',
+  'cursor',
+];
+
 function filterFrom(q: Record<string, unknown>, viewer: MessageViewer): MessageFilter {
+  // A misspelt filter must not widen the selection silently: a bulk $replay with `state=failed`
+  // or `institutoin=…` would otherwise run on far more messages than meant.
+  for (const name of Object.keys(q)) {
+    if (!FILTER_PARAMETERS.includes(name))
+      throw badRequest(`Unknown parameter "${name}"; the filters are ${FILTER_PARAMETERS.join(', ')}`, name);
+  }
   const text = (name: string) =>
     typeof q[name] === 'string' && q[name] !== '' ? (q[name] as string) : undefined;
   const filter: MessageFilter = {};
