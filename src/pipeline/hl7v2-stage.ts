@@ -8,7 +8,7 @@ import { buildAck } from '../ingest/hl7v2/ack.ts';
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { MappingError, MappingProblem } from '../mapping/types.ts';
 import type { MappingSet } from '../mapping/engine/index.ts';
-import { decodeHl7, encodeHl7, splitHl7Messages } from '../parse/hl7v2/index.ts';
+import { decodeHl7, encodeHl7, parseHl7, splitHl7Messages, type ParsedHl7 } from '../parse/hl7v2/index.ts';
 import { archiveAndEnqueue } from './archive.ts';
 import type { FhirStageParts } from './fhir-stage.ts';
 import { evaluateHl7, isForeignFacility, type Hl7Evaluation } from './hl7v2-evaluate.ts';
@@ -83,7 +83,10 @@ export async function acceptHl7(
     // One message in the body: keep its bytes exactly; several: each is re-encoded in the body's charset.
     const raw = texts.length === 1 ? sub.raw : encodeHl7(t, charset);
     const evaluation: Hl7Evaluation = decodeFailure
-      ? { failure: { kind: 'error', problems: decodeFailure.problems, outcome: outcomeOf(decodeFailure) } }
+      ? {
+          ...headerOf(t),
+          failure: { kind: 'error', problems: decodeFailure.problems, outcome: outcomeOf(decodeFailure) },
+        }
       : evaluateHl7(t, institution, id, parts);
     answers.push(await archiveAndAck(parts, sub, institution, id, raw, charset, t, evaluation));
   }
@@ -169,6 +172,19 @@ function warningProblem(i: OperationOutcomeIssue): MappingProblem {
     severity: 'warning',
     text: i.expression?.[0] ? `${i.expression[0]}: ${i.diagnostics ?? i.code}` : (i.diagnostics ?? i.code),
   };
+}
+
+/**
+ * The header of a message whose body could not be decoded, read from its ASCII-compatible text:
+ * the ACK then names the sender's control id (MSA-2) and swaps its sender and receiver, and the
+ * archive row carries its type and MSH-10, so the sender can match the AE to what it sent.
+ */
+function headerOf(text: string): { parsed?: ParsedHl7 } {
+  try {
+    return { parsed: parseHl7(text) };
+  } catch {
+    return {};
+  }
 }
 
 function outcomeOf(err: MappingError) {

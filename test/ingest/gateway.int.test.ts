@@ -309,6 +309,28 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(foreign.status).toBe(403);
     });
 
+    it('answers a message its charset cannot decode with an AE the sender can match: MSA-2 is its MSH-10', async () => {
+      const token = await gw.institutionToken(CPH);
+      // GB18030 bytes sent as UTF-8 (the header says so): not valid UTF-8.
+      const body = iconv.encode(adt('MSG0030', 'MRN030'), 'gb18030');
+      const res = await post('/ingest/hl7v2', body, 'application/hl7-v2; charset=utf-8', token);
+      expect(res.status).toBe(200);
+      const segments = (await res.text()).split('\r');
+      const msh = segments[0]!.split('|');
+      expect([msh[2], msh[3], msh[4], msh[5]]).toEqual(['HIE', 'COUNTY', 'HIS', 'CPH']);
+      expect(segments[1]).toMatch(/^MSA\|AE\|MSG0030\|.*not valid UTF-8/);
+      expect(segments.find((x) => x.startsWith('ERR|'))).toMatch(/^ERR\|\|MSH\^1\^18/);
+      // Kept as failed under its own control id and type, so IT staff find it by either.
+      const list: any = await (
+        await fetch(`${gw.publicUrl}/ingest/messages?control-id=MSG0030`, {
+          headers: { Authorization: `Bearer ${token}` },
+        })
+      ).json();
+      expect(list.items).toHaveLength(1);
+      expect(list.items[0]).toMatchObject({ state: 'failed', type: 'ADT^A01', controlId: 'MSG0030' });
+      expect(list.items[0].id).toBe(messageIdOf(res));
+    });
+
     it('accepts a message with a warning: AA with an ERR of severity W, the warning kept with the message', async () => {
       const token = await gw.institutionToken(CPH);
       // PV1-2 "ZZ" is a local patient class the ConceptMap does not know: kept, and reported.
