@@ -12,6 +12,7 @@ import { acceptFeed, feedEvaluator, type FeedStageParts } from '../pipeline/feed
 import { acceptFhir } from '../pipeline/fhir-stage.ts';
 import type { MappingSet } from '../mapping/engine/index.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
+import { keepRefused } from '../pipeline/refused-stage.ts';
 import { createReplay, type Evaluate } from '../pipeline/replay.ts';
 import type { IngestQueue } from '../queue/types.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
@@ -74,6 +75,7 @@ export function mountIngest(
         fhir: (sub) => acceptFhir(stageParts, sub),
         feed: (sub, format) => acceptFeed(stageParts, sub, format),
         hl7v2: hl7v2.acceptHttp,
+        refused: (sub, format, refused) => keepRefused(stageParts, sub, format, refused),
       },
     }),
   );

@@ -89,7 +89,8 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   {
     name: 'HIE_MAX_BODY_BYTES',
     defaultText: '33554432',
-    description: 'Largest request body accepted (bytes); larger bodies get 413.',
+    description:
+      'Largest request body accepted (bytes); larger bodies get 413 (on `/ingest`, their first 64 KiB are kept as a failed message, flagged `truncated`).',
   },
   {
     name: 'HIE_MAX_BUNDLE_ENTRIES',

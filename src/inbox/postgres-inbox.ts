@@ -15,6 +15,8 @@ import {
 import type { Inbox, InboundMessage, MessageFilter, NewMessage, WrittenRef } from './types.ts';
 
 export const CONTROL_ID_REUSED = 'control-id-reused';
+/** Only the start of the body was kept (it was over HIE_MAX_BODY_BYTES); it cannot be replayed. */
+export const TRUNCATED = 'truncated';
 
 /** A sender's clock and ours may differ a little; the id bound of `since` leaves this much room. */
 const ID_SKEW_MS = 60_000;
@@ -34,13 +36,13 @@ export class PostgresInbox implements Inbox {
 
   async store(message: NewMessage): Promise<{ message: InboundMessage; resend: boolean }> {
     const contentHash = createHash('sha256').update(message.raw).digest('hex');
-    const first = await this.insert(message, contentHash, []);
+    const first = await this.insert(message, contentHash, message.flags ?? []);
     if (first) return { message: first, resend: false };
     // The control id is taken: by this very content (a re-send), or by another message (a reuse).
     // Each statement runs on a snapshot taken after the insert above gave way, so it sees the row.
     const original = await this.find(message, contentHash);
     if (original) return { message: original, resend: true };
-    const reuse = await this.insert(message, contentHash, [CONTROL_ID_REUSED]);
+    const reuse = await this.insert(message, contentHash, [...(message.flags ?? []), CONTROL_ID_REUSED]);
     if (reuse) return { message: reuse, resend: false };
     // The same content arrived meanwhile under the reused control id: that row is the original.
     const raced = await this.find(message, contentHash);

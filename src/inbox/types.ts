@@ -69,6 +69,8 @@ export interface NewMessage {
   outcome?: OperationOutcome;
   bundle?: Bundle;
   eventTime?: string;
+  /** e.g. `truncated`: only the start of a body over the size limit was kept. */
+  flags?: string[];
 }
 
 export interface MessageFilter {

@@ -1,7 +1,8 @@
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { InboundMessage } from '../inbox/types.ts';
 import type { InstitutionRegistry } from '../institutions/types.ts';
-import { notFound, notSupported, outcome } from '../kernel/outcomes.ts';
+import { TRUNCATED } from '../inbox/postgres-inbox.ts';
+import { issue, notFound, notSupported, outcome } from '../kernel/outcomes.ts';
 import { acceptedOutcome } from './outcomes.ts';
 import { evaluateFhir, type FhirStageParts } from './fhir-stage.ts';
 import type { Verdict } from './types.ts';
@@ -31,6 +32,23 @@ export function createReplay(
   };
   const all: Partial<Record<InboundMessage['format'], Evaluate>> = { fhir, ...evaluators };
   return async function replay(message: InboundMessage): Promise<Verdict> {
+    if (message.flags.includes(TRUNCATED)) {
+      // Only the start of the body was kept: replaying it would judge (or write) part of a message.
+      return {
+        message,
+        resend: false,
+        accepted: false,
+        outcome: outcome(
+          issue({
+            code: 'incomplete',
+            diagnostics:
+              'Only the start of this body was kept (it was over HIE_MAX_BODY_BYTES): it cannot be replayed; the sender must send it again in smaller parts',
+            hieCode: 'HIE-HTTP-001',
+          }),
+        ),
+        format: message.format,
+      };
+    }
     const evaluate = all[message.format];
     if (!evaluate) throw notSupported(`Messages of format ${message.format} cannot be replayed yet`, 422);
     const { mapped, failure, warnings } = await evaluate(message);

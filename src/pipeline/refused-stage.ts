@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { OperationOutcome } from 'fhir/r4';
+import { isConnectionError } from '../db/database.ts';
+import type { InboundMessage, MessageFormat } from '../inbox/types.ts';
+import { uuidv7 } from '../kernel/ids.ts';
+import { archiveAndEnqueue, type ArchiveParts } from './archive.ts';
+import type { Submission } from './types.ts';
+
+export interface RefusedBody {
+  /** Why no stage could read it, as the sender is answered. */
+  outcome: OperationOutcome;
+  /** Defaults to the SHA-256 of `raw`; for a truncated body, that of the whole body as received. */
+  controlId?: string;
+  /** e.g. `truncated` when `raw` is only the start of the body. */
+  flags?: string[];
+}
+
+/**
+ * A body the edge refused before any stage could read it (empty, or over HIE_MAX_BODY_BYTES) is
+ * kept all the same, as a failed message: the sender and IT staff find it in the failed list
+ * with its reason, like every other bad input. The same body sent again is a re-send of that row.
+ * Returns undefined when the archive cannot be reached: the refusal is answered regardless.
+ */
+export async function keepRefused(
+  parts: ArchiveParts,
+  sub: Submission,
+  format: MessageFormat,
+  refused: RefusedBody,
+): Promise<InboundMessage | undefined> {
+  try {
+    const { message } = await archiveAndEnqueue(parts, {
+      id: uuidv7(),
+      institution: sub.institution.id,
+      format,
+      ...(sub.feed ? { feed: sub.feed } : {}),
+      transport: sub.transport,
+      controlId: refused.controlId ?? createHash('sha256').update(sub.raw).digest('hex'),
+      raw: sub.raw,
+      state: 'failed',
+      outcome: refused.outcome,
+      ...(refused.flags?.length ? { flags: refused.flags } : {}),
+    });
+    return message;
+  } catch (err) {
+    if (!isConnectionError(err)) throw err;
+    parts.logger.warn({ err: (err as Error).message }, 'inbound archive unavailable; refused body not kept');
+    return undefined;
+  }
+}
