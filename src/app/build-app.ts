@@ -1,3 +1,4 @@
+import type { MllpHandler } from '../ingest/mllp/index.ts';
 import type { Registry } from 'prom-client';
 import express, { type Express, type Response, type Router } from 'express';
 import type { Config } from '../config/load-config.ts';
@@ -77,7 +78,7 @@ export interface BuiltApp {
   /** The audit trail; close it before the database pool (it writes the chain head). */
   audit: AuditTrail;
   /** The MLLP listener's handler, when the gateway is built (`ingest` given). */
-  acceptMllp?: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer>;
+  acceptMllp?: MllpHandler;
 }
 
 const ANONYMOUS = new Set([

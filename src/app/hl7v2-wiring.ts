@@ -1,8 +1,9 @@
 import type { Config } from '../config/load-config.ts';
+import { TRUNCATED } from '../inbox/postgres-inbox.ts';
 import type { InboundMessage } from '../inbox/types.ts';
 import type { InstitutionRegistry } from '../institutions/types.ts';
 import { uuidv7 } from '../kernel/ids.ts';
-import { badRequest, fail, forbidden, notFound } from '../kernel/outcomes.ts';
+import { badRequest, fail, forbidden, issue, notFound, outcome } from '../kernel/outcomes.ts';
 import { buildAck } from '../ingest/hl7v2/ack.ts';
 import { httpAcks, mllpReply, type AnsweredMessage } from '../ingest/hl7v2/accept-ack.ts';
 import { acceptAckWanted, ackModesOfBody } from '../ingest/hl7v2/ack-mode.ts';
@@ -10,6 +11,7 @@ import { decodeHl7, encodeHl7, parseHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirStageParts } from '../pipeline/fhir-stage.ts';
 import { evaluateHl7 } from '../pipeline/hl7v2-evaluate.ts';
 import { acceptHl7, type Hl7Answer } from '../pipeline/hl7v2-stage.ts';
+import { keepRefused } from '../pipeline/refused-stage.ts';
 import type { Evaluate } from '../pipeline/replay.ts';
 import type { Submission } from '../pipeline/types.ts';
 
@@ -53,7 +55,11 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
    * CN = institution id), whose facility codes must include MSH-4; without TLS, the institution
    * owning MSH-4, and the peer address must be on its allow-list (the embedded demo allows loopback).
    */
-  async function acceptMllp(raw: Buffer, peer: { address: string; certificate?: object }): Promise<Buffer> {
+  async function acceptMllp(
+    raw: Buffer,
+    peer: { address: string; certificate?: object },
+    oversize?: { size: number },
+  ): Promise<Buffer> {
     const header = headerOf(raw);
     const byFacility = header?.facility ? await registry.byFacilityCode(header.facility) : undefined;
     const certCn = (peer.certificate as { subject?: { CN?: unknown } } | undefined)?.subject?.CN;
@@ -97,6 +103,7 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
       );
     }
     const sub: Submission = { institution, transport: 'mllp', raw };
+    if (oversize) return refuseOversize(sub, header?.parsed, oversize.size);
     const { answers, charset, noMessage } = await acceptHl7(parts, sub);
     if (noMessage) return Buffer.from(noMessageAck(), 'utf8');
     const reply = mllpReply(answers.map(answered), ackModesOfBody(raw, decodeOptions(sub)));
@@ -104,6 +111,44 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
     // No ACK wanted (MSH-15 NE, or ER on success…): an empty answer, the listener writes nothing.
     if (reply.acks.length === 0) return Buffer.alloc(0);
     return encodeHl7(reply.acks.join('\r'), charset);
+  }
+
+  /**
+   * A message over the maximum size, of which only the start arrived here: kept as failed
+   * (flagged truncated, not replayable) and refused with AR, which tells the sender not to send
+   * it again unchanged — closing the connection instead made senders resend it for ever, holding
+   * up everything queued behind it.
+   */
+  async function refuseOversize(
+    sub: Submission,
+    parsed: ReturnType<typeof parseHl7> | undefined,
+    size: number,
+  ): Promise<Buffer> {
+    const text =
+      `The message (${size} bytes) is larger than this server accepts ` +
+      `(${config.maxBodyBytes} bytes, HIE_MAX_BODY_BYTES); send it in smaller parts`;
+    const kept = await keepRefused(parts, sub, 'hl7v2', {
+      outcome: outcome(issue({ code: 'too-costly', diagnostics: text, hieCode: 'HIE-HTTP-001' })),
+      ...(parsed?.controlId ? { controlId: parsed.controlId } : {}),
+      flags: [TRUNCATED],
+      ...(parsed?.messageType ? { type: parsed.messageType } : {}),
+    });
+    const mode = ackModesOfBody(sub.raw, decodeOptions(sub))[0];
+    if (mode && !acceptAckWanted(mode, 'AR')) {
+      if (!kept) throw new Error('an over-size message was neither kept nor may it be refused (MSH-15)');
+      return Buffer.alloc(0);
+    }
+    const answer = kept ? `${text}; its first ${sub.raw.length} bytes are kept as message ${kept.id}` : text;
+    return Buffer.from(
+      buildAck(parsed, {
+        code: 'AR',
+        controlId: uuidv7().replace(/-/g, '').slice(-20),
+        text: answer,
+        ...(mode ? { mode } : {}),
+        problems: [{ severity: 'error', text: answer, hl7: { segment: 'MSH', sequence: 1, code: '207' } }],
+      }),
+      'utf8',
+    );
   }
 
   /** Replay: the same evaluation on the archived bytes, under the message's own id. */

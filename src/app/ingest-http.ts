@@ -1,3 +1,4 @@
+import type { MllpHandler } from '../ingest/mllp/index.ts';
 import type { Express, Router } from 'express';
 import type { Registry } from 'prom-client';
 import { createIngestMetrics } from '../pipeline/metrics.ts';
@@ -39,7 +40,7 @@ export function mountIngest(
   model: FhirModel,
   ingest: IngestParts,
   registry: Registry,
-): { acceptMllp: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer> } {
+): { acceptMllp: MllpHandler } {
   const stageParts: FeedStageParts = {
     ...(ingest.mappings ? { mappings: ingest.mappings } : {}),
     ...(ingest.sensitivity ? { sensitivity: ingest.sensitivity } : {}),

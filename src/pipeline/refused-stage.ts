@@ -13,6 +13,8 @@ export interface RefusedBody {
   controlId?: string;
   /** e.g. `truncated` when `raw` is only the start of the body. */
   flags?: string[];
+  /** The message type, when its header could be read. */
+  type?: string;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function keepRefused(
       format,
       ...(sub.feed ? { feed: sub.feed } : {}),
       transport: sub.transport,
+      ...(refused.type ? { type: refused.type } : {}),
       controlId: refused.controlId ?? createHash('sha256').update(sub.raw).digest('hex'),
       raw: sub.raw,
       state: 'failed',

@@ -1,3 +1,4 @@
+import type { MllpHandler } from '../../src/ingest/mllp/index.ts';
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,7 +40,7 @@ export interface TestGateway {
   repo: FhirRepository;
   inbox: PostgresInbox;
   registry: PostgresInstitutionRegistry;
-  acceptMllp: (raw: Buffer, peer: { address: string; certificate?: object }) => Promise<Buffer>;
+  acceptMllp: MllpHandler;
   worker: WorkerParts;
   /** Waits until the message reaches a final state (stored or failed) and returns it. */
   settled(messageId: string, timeoutMs?: number): Promise<Awaited<ReturnType<PostgresInbox['get']>>>;

@@ -15,26 +15,51 @@ export function frame(message: Buffer): Buffer {
   return Buffer.concat([Buffer.of(VT), message, Buffer.of(FS, CR)]);
 }
 
+/** A frame over the maximum: only its start is kept; `size` is the whole frame's. */
+export interface OversizeFrame {
+  head: Buffer;
+  size: number;
+  /** How many of the same push's `frames` came before it (the answers keep arrival order). */
+  before: number;
+}
+
 export interface FrameResult {
   frames: Buffer[];
-  /** A frame grew past the maximum: the caller closes the connection. */
+  /** Frames over the maximum, read to their end (with `keepOversize`). */
+  oversize: OversizeFrame[];
+  /** A frame grew past what is accepted (or, with `keepOversize`, past what is read through): close. */
   overflow: boolean;
+}
+
+export interface DecoderOptions {
+  /**
+   * Read an over-size frame through to its end, keeping its first `headBytes`, so it can be
+   * answered (AR) and kept; one that runs past `giveUpAfter` bytes still overflows.
+   */
+  keepOversize?: { headBytes: number; giveUpAfter: number };
 }
 
 export class MllpDecoder {
   private parts: Buffer[] = [];
   private size = 0;
   private inFrame = false;
+  /** The frame being read through after it passed the maximum. */
+  private skipping: { head: Buffer; size: number } | undefined;
 
-  constructor(private readonly maxMessageBytes: number) {}
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly options: DecoderOptions = {},
+  ) {}
 
   /** Bytes received inside an unfinished frame (for logging). */
   get pendingBytes(): number {
-    return this.size;
+    return this.skipping?.size ?? this.size;
   }
 
   push(chunk: Buffer): FrameResult {
     const frames: Buffer[] = [];
+    const oversize: OversizeFrame[] = [];
+    const keep = this.options.keepOversize;
     let i = 0;
     while (i < chunk.length) {
       if (!this.inFrame) {
@@ -48,16 +73,40 @@ export class MllpDecoder {
       const restart = chunk.indexOf(VT, i);
       if (restart >= 0 && (end < 0 || restart < end)) {
         // A new start block inside an open frame: the sender gave up on the earlier one.
-        this.parts = [];
-        this.size = 0;
+        this.reset();
+        this.inFrame = true;
         i = restart + 1;
         continue;
       }
       const stop = end < 0 ? chunk.length : end;
-      if (this.size + (stop - i) > this.maxMessageBytes) {
+      if (!this.skipping && this.size + (stop - i) > this.maxMessageBytes) {
+        if (!keep) {
+          this.reset();
+          return { frames, oversize, overflow: true };
+        }
+        const sofar = Buffer.concat(this.parts, this.size);
+        this.skipping = { head: Buffer.from(sofar.subarray(0, keep.headBytes)), size: this.size };
         this.parts = [];
         this.size = 0;
-        return { frames, overflow: true };
+      }
+      if (this.skipping && keep) {
+        const s = this.skipping;
+        if (s.head.length < keep.headBytes) {
+          s.head = Buffer.concat([
+            s.head,
+            chunk.subarray(i, Math.min(stop, i + keep.headBytes - s.head.length)),
+          ]);
+        }
+        s.size += stop - i;
+        if (s.size > keep.giveUpAfter) {
+          this.reset();
+          return { frames, oversize, overflow: true };
+        }
+        if (end < 0) break;
+        oversize.push({ head: s.head, size: s.size, before: frames.length });
+        this.reset();
+        i = end + 1;
+        continue;
       }
       if (stop > i) {
         this.parts.push(chunk.subarray(i, stop));
@@ -67,11 +116,16 @@ export class MllpDecoder {
       frames.push(
         this.parts.length === 1 ? Buffer.from(this.parts[0]!) : Buffer.concat(this.parts, this.size),
       );
-      this.parts = [];
-      this.size = 0;
-      this.inFrame = false;
+      this.reset();
       i = end + 1; // the CR after FS is skipped as out-of-frame bytes
     }
-    return { frames, overflow: false };
+    return { frames, oversize, overflow: false };
+  }
+
+  private reset(): void {
+    this.parts = [];
+    this.size = 0;
+    this.skipping = undefined;
+    this.inFrame = false;
   }
 }

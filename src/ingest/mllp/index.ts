@@ -1,3 +1,11 @@
 export { MllpClient, sendMllp, type MllpClientOptions } from './client.ts';
-export { CR, FS, VT, frame, MllpDecoder } from './framing.ts';
-export { startMllpListener, type MllpListener, type MllpListenerOptions, type MllpPeer } from './listener.ts';
+export { CR, FS, VT, frame, MllpDecoder, type OversizeFrame } from './framing.ts';
+export {
+  OVERSIZE_HEAD_BYTES,
+  startMllpListener,
+  type MllpHandler,
+  type MllpListener,
+  type MllpListenerOptions,
+  type MllpPeer,
+  type Oversize,
+} from './listener.ts';

@@ -26,8 +26,22 @@ export interface MllpListenerOptions {
    * An empty buffer writes nothing (HL7 enhanced mode: the sender asked for no acknowledgement)
    * and the connection stays open; a rejection closes the connection.
    */
-  handle: (raw: Buffer, peer: MllpPeer) => Promise<Buffer>;
+  handle: MllpHandler;
 }
+
+export type MllpHandler = (raw: Buffer, peer: MllpPeer, oversize?: Oversize) => Promise<Buffer>;
+
+/**
+ * Given to `handle` for a message over `maxMessageBytes`: `raw` is then only its first
+ * `OVERSIZE_HEAD_BYTES`, and `size` the whole message's. The handler answers it (AR) like any
+ * refused message, so the sender moves on instead of resending it for ever.
+ */
+export interface Oversize {
+  size: number;
+}
+
+/** How much of an over-size message is kept, for the sender and IT staff to recognise it. */
+export const OVERSIZE_HEAD_BYTES = 64 * 1024;
 
 export interface MllpListener {
   port: number;
@@ -97,7 +111,11 @@ class Connection {
     private readonly opts: MllpListenerOptions,
     onClose: () => void,
   ) {
-    this.decoder = new MllpDecoder(opts.maxMessageBytes);
+    // An over-size message is read through to its end and answered; one that runs on past
+    // several times the maximum (or never ends) closes the connection instead.
+    this.decoder = new MllpDecoder(opts.maxMessageBytes, {
+      keepOversize: { headBytes: OVERSIZE_HEAD_BYTES, giveUpAfter: 4 * opts.maxMessageBytes + (1 << 20) },
+    });
     const cert =
       socket instanceof tls.TLSSocket && socket.authorized ? socket.getPeerCertificate() : undefined;
     this.peer = {
@@ -130,10 +148,19 @@ class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.refusing) return;
-    const { frames, overflow } = this.decoder.push(chunk);
-    for (const f of frames) this.enqueue(f);
+    const { frames, oversize, overflow } = this.decoder.push(chunk);
+    let next = 0;
+    for (const o of oversize) {
+      for (; next < o.before; next++) this.enqueue(frames[next]!);
+      this.log('warn', 'mllp: message exceeds the maximum size; answering it from its start', {
+        size: o.size,
+        maxMessageBytes: this.opts.maxMessageBytes,
+      });
+      this.enqueue(o.head, { size: o.size });
+    }
+    for (; next < frames.length; next++) this.enqueue(frames[next]!);
     if (overflow) {
-      this.log('warn', 'mllp: message exceeds the maximum size, closing connection', {
+      this.log('warn', 'mllp: message runs on far past the maximum size, closing connection', {
         maxMessageBytes: this.opts.maxMessageBytes,
       });
       // Messages already framed still get their ACKs before the connection goes.
@@ -143,13 +170,13 @@ class Connection {
     }
   }
 
-  private enqueue(raw: Buffer): void {
+  private enqueue(raw: Buffer, oversize?: Oversize): void {
     this.queued++;
     if (this.queued >= MAX_QUEUED) this.socket.pause();
     this.chain = this.chain.then(async () => {
       try {
         if (this.closed) return; // the sender left: it will resend what it got no ACK for
-        const ack = await this.opts.handle(raw, this.peer);
+        const ack = await this.opts.handle(raw, this.peer, oversize);
         if (!this.closed && ack.length > 0) this.socket.write(frame(ack));
       } catch (err) {
         // No ACK can be promised for this message: drop the connection so the sender resends.

@@ -7,6 +7,7 @@ import {
   MllpDecoder,
   sendMllp,
   startMllpListener,
+  type MllpHandler,
   type MllpListener,
 } from '../../../src/ingest/mllp/index.ts';
 
@@ -20,7 +21,7 @@ afterEach(async () => {
   listener = undefined;
 });
 
-async function start(handle: (raw: Buffer) => Promise<Buffer>, maxMessageBytes = 1 << 20) {
+async function start(handle: MllpHandler, maxMessageBytes = 1 << 20) {
   listener = await startMllpListener({
     port: 0,
     host: '127.0.0.1',
@@ -65,6 +66,35 @@ describe('MLLP framing', () => {
       got.push(...dec.push(all.subarray(i, i + 7)).frames.map((f) => f.toString()));
     expect(got).toEqual([msg('A').toString(), msg('B').toString()]);
     expect(new MllpDecoder(10).push(a).overflow).toBe(true);
+  });
+
+  it('reads an over-size frame through to its end, keeping its start, in order with the others', () => {
+    const dec = new MllpDecoder(100, { keepOversize: { headBytes: 40, giveUpAfter: 10_000 } });
+    const big = Buffer.from('MSH|' + 'x'.repeat(496));
+    const all = Buffer.concat([frame(msg('A')), frame(big), frame(msg('B'))]);
+    expect(msg('B').length).toBeLessThan(100);
+    const events: string[] = [];
+    for (let i = 0; i < all.length; i += 33) {
+      const r = dec.push(all.subarray(i, i + 33));
+      expect(r.overflow).toBe(false);
+      let next = 0;
+      for (const o of r.oversize) {
+        for (; next < o.before; next++) events.push(`frame ${r.frames[next]!.length}`);
+        events.push(`oversize ${o.size} ${o.head.toString()}`);
+      }
+      for (; next < r.frames.length; next++) events.push(`frame ${r.frames[next]!.length}`);
+    }
+    expect(events).toEqual([
+      `frame ${msg('A').length}`,
+      `oversize 500 ${big.subarray(0, 40).toString()}`,
+      `frame ${msg('B').length}`,
+    ]);
+  });
+
+  it('still overflows when an over-size frame runs on past what is read through', () => {
+    const dec = new MllpDecoder(100, { keepOversize: { headBytes: 40, giveUpAfter: 1000 } });
+    expect(dec.push(Buffer.concat([Buffer.of(0x0b), Buffer.alloc(900, 0x41)])).overflow).toBe(false);
+    expect(dec.push(Buffer.alloc(200, 0x41)).overflow).toBe(true);
   });
 });
 
@@ -132,14 +162,32 @@ describe('MLLP listener and client', () => {
     expect(s.frames()).toEqual(['ACK H1', 'ACK H2']);
   });
 
-  it('closes the connection when a message exceeds the maximum size', async () => {
+  it('answers a message over the maximum size from its start, then goes on with the next', async () => {
+    const calls: { head: string; size?: number }[] = [];
+    const port = await start(async (raw, _peer, oversize) => {
+      calls.push({ head: raw.toString(), ...(oversize ? { size: oversize.size } : {}) });
+      return oversize ? Buffer.from(`AR ${oversize.size}`) : ackFor(raw);
+    }, 200);
+    const s = await rawSocket(port);
+    const big = Buffer.concat([msg('BIG'), Buffer.alloc(500, 0x41)]);
+    s.socket.write(Buffer.concat([frame(big), frame(msg('N1'))]));
+    await until(() => s.frames().length === 2);
+    expect(s.frames()).toEqual([`AR ${big.length}`, 'ACK N1']);
+    expect(calls[0]).toEqual({ head: big.toString(), size: big.length }); // all of it: under 64 KiB
+    expect(calls[1]!.size).toBeUndefined();
+    expect(s.socket.destroyed).toBe(false);
+    s.socket.destroy();
+  });
+
+  it('closes the connection when a message runs on far past the maximum size', async () => {
     let calls = 0;
     const port = await start(async (raw) => {
       calls++;
       return ackFor(raw);
     }, 200);
     const s = await rawSocket(port);
-    s.socket.write(Buffer.concat([Buffer.of(0x0b), Buffer.alloc(500, 0x41)]));
+    // More than four times the maximum plus 1 MiB, and no end block.
+    s.socket.write(Buffer.concat([Buffer.of(0x0b), Buffer.alloc((1 << 20) + 2000, 0x41)]));
     await s.closed;
     expect(calls).toBe(0);
   });

@@ -1,7 +1,10 @@
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KEPT_BYTES } from '../../../src/ingest/http/ingest-routes.ts';
-import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
+import { KEPT_BYTES } from '../../src/ingest/http/ingest-routes.ts';
+import { frame, MllpDecoder, startMllpListener, type MllpListener } from '../../src/ingest/mllp/index.ts';
+import { silentLogger } from '../../src/kernel/logger.ts';
+import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
 
 const CPH = 'county-peoples-hospital';
 const DCVC = 'dongcun-village-clinic';
@@ -41,7 +44,11 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
     beforeAll(async () => {
       gw = await startTestGateway(server, inject('redisUrl'), { HIE_MAX_BODY_BYTES: String(LIMIT) });
     });
-    afterAll(async () => gw?.close());
+    afterAll(async () => {
+      await mllp?.close();
+      await gw?.close();
+    });
+    let mllp: MllpListener | undefined;
 
     it('answers a body over HIE_MAX_BODY_BYTES with 413 and keeps its start as a failed message', async () => {
       const token = await gw.institutionToken(CPH);
@@ -107,6 +114,39 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(kept).toMatchObject({ state: 'failed', format: 'hl7v2', raw: '' });
       const failed = await get('/ingest/messages?status=failed&_count=500', token);
       expect(failed.items.map((i: any) => i.id)).toContain(kept.id);
+    });
+
+    it('refuses a message over the maximum over MLLP with AR, keeps its start, and answers the next one', async () => {
+      mllp = await startMllpListener({
+        port: 0,
+        host: '127.0.0.1',
+        maxMessageBytes: LIMIT,
+        idleTimeoutMs: 10_000,
+        logger: silentLogger(),
+        handle: gw.acceptMllp,
+      });
+      const socket = net.connect(mllp.port, '127.0.0.1');
+      const received: Buffer[] = [];
+      socket.on('data', (d: Buffer) => received.push(d));
+      const acks = () =>
+        new MllpDecoder(1 << 20).push(Buffer.concat(received)).frames.map((f) => f.toString());
+      const big = Buffer.from(oversizeHl7('BIGM01'));
+      socket.write(Buffer.concat([frame(big), frame(Buffer.from(adt('SMALLM1')))]));
+      const t0 = Date.now();
+      while (acks().length < 2 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+      socket.destroy();
+      const [refusal, next] = acks();
+      const segments = refusal!.split('\r');
+      expect(segments[1]).toMatch(new RegExp(`^MSA\\|AR\\|BIGM01\\|The message \\(${big.length} bytes\\)`));
+      expect(segments.find((x) => x.startsWith('ERR|'))).toBeDefined();
+      expect(next).toContain('MSA|AA|SMALLM1');
+
+      const list = await get('/ingest/messages?control-id=BIGM01', gw.adminToken);
+      expect(list.items).toHaveLength(1);
+      expect(list.items[0]).toMatchObject({ state: 'failed', type: 'ADT^A01', institution: CPH });
+      expect(list.items[0].flags).toContain('truncated');
+      expect(list.items[0].raw).toBe(big.subarray(0, KEPT_BYTES).toString());
+      expect(refusal).toContain(list.items[0].id);
     });
 
     it('keeps nothing for a sender that may not submit, and goes on serving', async () => {
