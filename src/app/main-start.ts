@@ -24,7 +24,7 @@ import { loadSensitivityRules } from '../mapping/sensitivity/index.ts';
 import { pingRedis, queueBoard } from './queue-board.ts';
 import { startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 import { startEmbeddedRedis } from './embedded/embedded-redis.ts';
-import { removeRuntimeFile, writeRuntimeFile } from './runtime-file.ts';
+import { removeRuntimeFile, runningLauncher, writeRuntimeFile } from './runtime-file.ts';
 import { createShutdown, flushThenExit } from './shutdown.ts';
 import { explainClientErrors } from './http/client-error.ts';
 import { createDemoLoad, demoLoadWanted, sqlArchiveCounts } from '../demo/load/index.ts';
@@ -53,6 +53,14 @@ export async function main(env: Record<string, string | undefined> = process.env
 
   try {
     await mkdir(config.dataDir, { recursive: true });
+    const running = await runningLauncher(config.dataDir);
+    if (running) {
+      process.stderr.write(
+        `county-hie: already running from ${config.dataDir} (pid ${running.pid}, ${running.publicUrl}); ` +
+          `stop it first (kill ${running.pid}) or set HIE_DATA_DIR to another folder\n`,
+      );
+      process.exit(1);
+    }
     // Registered first so that it runs last, after the servers it describes have stopped.
     shutdown.add('runtime file', () => removeRuntimeFile(config.dataDir));
 

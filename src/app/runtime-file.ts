@@ -1,6 +1,6 @@
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { isAlive } from './embedded/processes.ts';
+import { commandLineOf, isAlive } from './embedded/processes.ts';
 import { readJsonIfExists, writeJsonAtomic } from './embedded/json-file.ts';
 
 /**
@@ -55,4 +55,17 @@ export async function removeRuntimeFile(dataDir: string, ownerPid: number = proc
   await unlink(runtimeFilePath(dataDir)).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
+}
+
+/**
+ * The launcher that is still running on this data folder, if any. A second `npm start` on the
+ * same folder would otherwise take the first one's embedded servers for leftovers of a crash and
+ * stop them under it. A pid reused by another program (not node) means the file is stale.
+ */
+export async function runningLauncher(dataDir: string): Promise<RuntimeInfo | undefined> {
+  const info = await readRuntimeFile(dataDir).catch(() => undefined);
+  if (!info || info.pid === process.pid || !isAlive(info.pid)) return undefined;
+  const command = await commandLineOf(info.pid);
+  if (command === undefined || !/(^|[/\s])node(\s|$)/.test(command)) return undefined;
+  return info;
 }

@@ -126,6 +126,18 @@ describe('npm start (bin/start.mjs) on the embedded default', () => {
       const redisPid = info!.redis!.pid!;
       expect(alive(pgPid) && alive(redisPid)).toBe(true);
 
+      // A second start on the same data folder refuses, and leaves the running system's servers alone.
+      const second = await new Promise<{ code: number | null; err: string }>((resolve) => {
+        const p = run('bin/start.mjs', [], { ...env, PORT: String(port + 1) });
+        let err = '';
+        p.stderr!.on('data', (c) => (err += c));
+        p.on('close', (code) => resolve({ code, err }));
+      });
+      expect(second.code).toBe(1);
+      expect(second.err).toContain(`already running from ${dataDir} (pid ${child.pid}`);
+      expect(alive(pgPid) && alive(redisPid)).toBe(true);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
       const t0 = Date.now();
       child.kill('SIGTERM');
