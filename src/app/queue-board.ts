@@ -19,6 +19,9 @@ export function queueBoard(
   prefix = DEFAULT_PREFIX,
 ): { router: Router; close(): Promise<void> } {
   const queue = new Queue(INGEST_QUEUE, { connection: producerConnection(redisUrl), prefix });
+  // Without a listener, every reconnect attempt while Redis is away is an "Unhandled error event"
+  // on stderr; the outage is reported by /readyz and by the queue and worker logs.
+  queue.on('error', () => undefined);
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BASE_PATH);
   createBullBoard({ queues: [new BullMQAdapter(queue)], serverAdapter });
@@ -40,10 +43,16 @@ export async function pingRedis(redisUrl: string): Promise<void> {
     connectTimeout: 1_500,
     retryStrategy: () => null,
   });
+  // The failure is this function's rejection, with the cause the 'error' event carries (the
+  // rejection itself only says "Connection is closed."); unheard, ioredis would print it to stderr.
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => (cause ??= err));
   try {
     await redis.connect();
     const pong = await redis.ping();
     if (pong !== 'PONG') throw new Error(`unexpected answer ${pong}`);
+  } catch (err) {
+    throw cause ?? err;
   } finally {
     redis.disconnect();
   }

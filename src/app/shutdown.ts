@@ -21,12 +21,15 @@ export interface ShutdownOptions {
   logger: Logger;
   /** How long in-flight requests may take before their connections are cut. */
   drainMs?: number;
+  /** How long one step may take before the shutdown goes on without it (default 30 s). */
+  stepTimeoutMs?: number;
   exit?: (code: number) => void;
 }
 
 export function createShutdown(opts: ShutdownOptions): Shutdown {
   const { logger } = opts;
   const drainMs = opts.drainMs ?? 10_000;
+  const stepTimeoutMs = opts.stepTimeoutMs ?? 30_000;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   const steps: { name: string; step: () => Promise<void> }[] = [];
   const early: { name: string; step: () => Promise<void> }[] = [];
@@ -36,9 +39,9 @@ export function createShutdown(opts: ShutdownOptions): Shutdown {
   const run = (reason: string): Promise<void> => {
     running ??= (async () => {
       logger.info({ reason }, 'shutting down');
-      await runSteps(early, logger);
+      await runSteps(early, logger, stepTimeoutMs);
       if (server) await drain(server, drainMs, logger);
-      await runSteps(steps, logger);
+      await runSteps(steps, logger, stepTimeoutMs);
       logger.info('shutdown complete');
     })();
     return running;
@@ -62,21 +65,37 @@ export function createShutdown(opts: ShutdownOptions): Shutdown {
   };
 }
 
-/**
- * Stops accepting, lets in-flight requests finish (idle keep-alive sockets close at once), and
- * after `ms` cuts whatever is still open so a slow client cannot hold the shutdown.
- */
-async function runSteps(list: { name: string; step: () => Promise<void> }[], logger: Logger): Promise<void> {
+/** Runs the steps last-registered first, each bounded in time; a failing step does not stop the rest. */
+async function runSteps(
+  list: { name: string; step: () => Promise<void> }[],
+  logger: Logger,
+  timeoutMs: number,
+): Promise<void> {
   for (const { name, step } of [...list].reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    // A step waiting on a server that is gone (closing a BullMQ worker while Redis is down waits
+    // for a reconnect that never comes) must not keep the later steps — stopping the embedded
+    // servers — from running, nor the process from exiting.
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
     try {
-      await step();
+      if ((await Promise.race([step(), late])) === 'late') {
+        logger.warn({ step: name, afterMs: timeoutMs }, 'shutdown step did not finish in time: going on');
+      }
     } catch (err) {
       // Keep going: a pool that fails to close must not leave PostgreSQL running.
       logger.error({ err: (err as Error).message, step: name }, 'shutdown step failed');
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
 
+/**
+ * Stops accepting, lets in-flight requests finish (idle keep-alive sockets close at once), and
+ * after `ms` cuts whatever is still open so a slow client cannot hold the shutdown.
+ */
 async function drain(server: Server, ms: number, logger: Logger): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
