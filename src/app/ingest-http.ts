@@ -66,6 +66,7 @@ export function mountIngest(
       maxBodyBytes: config.maxBodyBytes,
       publicUrl: config.publicUrl,
       accept: (sub, body) => acceptFhir(stageParts, sub, body),
+      refused: (sub, format, refused) => keepRefused(stageParts, sub, format, refused),
     }),
   );
   app.use(

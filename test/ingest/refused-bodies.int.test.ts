@@ -1,13 +1,14 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KEPT_BYTES } from '../../src/ingest/http/ingest-routes.ts';
+import { KEPT_BYTES } from '../../src/ingest/http/refusals.ts';
 import { frame, MllpDecoder, startMllpListener, type MllpListener } from '../../src/ingest/mllp/index.ts';
 import { silentLogger } from '../../src/kernel/logger.ts';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';
 
 const CPH = 'county-peoples-hospital';
 const DCVC = 'dongcun-village-clinic';
+const CGCHC = 'chengguan-community-health-centre';
 const LIMIT = 200_000;
 
 const adt = (controlId: string) =>
@@ -147,6 +148,47 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(list.items[0].flags).toContain('truncated');
       expect(list.items[0].raw).toBe(big.subarray(0, KEPT_BYTES).toString());
       expect(refusal).toContain(list.items[0].id);
+    });
+
+    it('keeps what $process-message refuses before its stages: not JSON, not a message, too large', async () => {
+      const token = await gw.institutionToken(CGCHC);
+      const kept = async (res: Response, status: number, diagnostics: RegExp) => {
+        expect(res.status).toBe(status);
+        const oo: any = await res.json();
+        expect(oo.resourceType).toBe('OperationOutcome');
+        expect(oo.issue[0].diagnostics).toMatch(diagnostics);
+        const message = await get(res.headers.get('location')!, token);
+        expect(message).toMatchObject({ state: 'failed', format: 'fhir', institution: CGCHC });
+        return message;
+      };
+      const notJson = await kept(
+        await post('/fhir/$process-message', '{"resourceType": "Bundle",', 'application/fhir+json', token),
+        400,
+        /Malformed JSON/,
+      );
+      expect(notJson.raw).toBe('{"resourceType": "Bundle",');
+      await kept(
+        await post(
+          '/fhir/$process-message',
+          JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [] }),
+          'application/fhir+json',
+          token,
+        ),
+        400,
+        /takes a Bundle of type message/,
+      );
+      const big = JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'message',
+        entry: Array.from({ length: 5000 }, (_, i) => ({ resource: { resourceType: 'Basic', id: `b${i}` } })),
+      });
+      expect(Buffer.byteLength(big)).toBeGreaterThan(LIMIT);
+      const tooLarge = await kept(
+        await post('/fhir/$process-message', big, 'application/fhir+json', token),
+        413,
+        /HIE_MAX_BODY_BYTES/,
+      );
+      expect(tooLarge.flags).toContain('truncated');
     });
 
     it('keeps nothing for a sender that may not submit, and goes on serving', async () => {

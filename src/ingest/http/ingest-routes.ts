@@ -1,11 +1,8 @@
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { TRUNCATED } from '../../inbox/postgres-inbox.ts';
-import type { InboundMessage, MessageFormat } from '../../inbox/types.ts';
+import express, { type Request, type Response, type Router } from 'express';
 import type { InstitutionRegistry } from '../../institutions/types.ts';
-import { fail, outcome, issue, type OperationOutcomeError } from '../../kernel/outcomes.ts';
-import type { RefusedBody } from '../../pipeline/refused-stage.ts';
+import { fail } from '../../kernel/outcomes.ts';
 import type { Submission, Verdict } from '../../pipeline/types.ts';
-import { tapBody, type BodyTap } from './body-tap.ts';
+import { refusals, type KeepRefused } from './refusals.ts';
 import { submittingInstitution } from './submitter.ts';
 
 /** The gateway's stages as the HTTP edge sees them (given by the composition root). */
@@ -15,7 +12,7 @@ export interface IngestHandlers {
   hl7v2?(sub: Submission): Promise<{ status: number; body: Buffer; contentType: string; location?: string }>;
   feed(sub: Submission, format: 'csv' | 'json'): Promise<Verdict>;
   /** Keeps a body no stage could read (empty, too large) as a failed message; undefined if it could not. */
-  refused(sub: Submission, format: MessageFormat, refused: RefusedBody): Promise<InboundMessage | undefined>;
+  refused: KeepRefused;
 }
 
 export interface IngestRoutesOptions {
@@ -23,9 +20,6 @@ export interface IngestRoutesOptions {
   handlers: IngestHandlers;
   maxBodyBytes: number;
 }
-
-/** How much of a body over the size limit is kept, for the sender and IT staff to recognise it. */
-export const KEPT_BYTES = 64 * 1024;
 
 const FHIR_TYPES = ['application/fhir+json', 'application/json'];
 /** The mapping schema's `feed` pattern: any feed a mapping file can name can be posted to. */
@@ -38,49 +32,17 @@ const HL7_TYPES = ['application/hl7-v2', 'x-application/hl7-v2+er7', 'text/plain
  */
 export function ingestRoutes(opts: IngestRoutesOptions): Router {
   const r = express.Router();
-  const raw = express.raw({ type: () => true, limit: opts.maxBodyBytes });
-
-  /** A body over the limit is not lost without a trace: its start is kept as a failed message. */
-  const readBody =
-    (format: MessageFormat): RequestHandler =>
-    (req, res, next) => {
-      const tap = tapBody(req, KEPT_BYTES);
-      raw(req, res, (err?: unknown) => {
-        if ((err as { type?: string } | undefined)?.type !== 'entity.too.large') return next(err);
-        keepOversize(req, res, format, tap).then(next, next);
-      });
-    };
-
-  const keepOversize = async (req: Request, res: Response, format: MessageFormat, tap: BodyTap) => {
-    const institution = await submittingInstitution(res, opts.registry);
-    const diagnostics =
-      `The body (${tap.size()} bytes) is larger than this server accepts ` +
-      `(${opts.maxBodyBytes} bytes, HIE_MAX_BODY_BYTES); send it in smaller parts`;
-    const refusal = { code: 'too-costly' as const, diagnostics, hieCode: 'HIE-HTTP-001' };
-    const kept = await opts.handlers.refused(
-      { institution, transport: 'http', raw: tap.head(), ...feedOf(req) },
-      format,
-      { outcome: outcome(issue(refusal)), controlId: tap.digest(), flags: [TRUNCATED] },
-    );
-    return refusedAnswer(413, refusal, kept, `; its first ${KEPT_BYTES} bytes are kept as message`);
-  };
-
-  /** The body, or a 400 for an empty one, which is kept as a failed message too. */
-  const body = async (req: Request, sub: Omit<Submission, 'raw'>, format: MessageFormat) => {
-    const b = req.body as unknown;
-    if (Buffer.isBuffer(b) && b.length > 0) return b;
-    const refusal = { code: 'invalid' as const, diagnostics: 'The body is empty' };
-    const kept = await opts.handlers.refused({ ...sub, raw: Buffer.alloc(0) }, format, {
-      outcome: outcome(issue(refusal)),
-    });
-    throw refusedAnswer(400, refusal, kept, '; kept as message');
-  };
+  const { readBody, nonEmpty } = refusals({
+    registry: opts.registry,
+    maxBodyBytes: opts.maxBodyBytes,
+    keep: opts.handlers.refused,
+  });
 
   r.post('/ingest/fhir', readBody('fhir'), async (req, res) => {
     requireType(req, FHIR_TYPES);
     const institution = await submittingInstitution(res, opts.registry);
     const sub = { institution, transport: 'http' as const };
-    const verdict = await opts.handlers.fhir({ ...sub, raw: await body(req, sub, 'fhir') });
+    const verdict = await opts.handlers.fhir({ ...sub, raw: await nonEmpty(req, sub, 'fhir') });
     answer(res, verdict);
   });
 
@@ -95,14 +57,14 @@ export function ingestRoutes(opts: IngestRoutesOptions): Router {
       transport: 'http' as const,
       ...(charset ? { contentTypeCharset: charset } : {}),
     };
-    const out = await opts.handlers.hl7v2({ ...sub, raw: await body(req, sub, 'hl7v2') });
+    const out = await opts.handlers.hl7v2({ ...sub, raw: await nonEmpty(req, sub, 'hl7v2') });
     if (out.location) res.setHeader('Location', out.location);
     res.status(out.status).setHeader('Content-Type', out.contentType);
     res.end(out.body);
   });
 
   for (const format of ['csv', 'json'] as const) {
-    r.post(`/ingest/${format}/:feed`, readBody(format), async (req, res) => {
+    r.post(`/ingest/${format}/:feed`, readBody(format, feedOf), async (req, res) => {
       const feed = String(req.params.feed);
       if (!FEED_NAME.test(feed))
         throw fail(400, {
@@ -117,7 +79,7 @@ export function ingestRoutes(opts: IngestRoutesOptions): Router {
         feed,
         ...(charset ? { contentTypeCharset: charset } : {}),
       };
-      const verdict = await opts.handlers.feed({ ...sub, raw: await body(req, sub, format) }, format);
+      const verdict = await opts.handlers.feed({ ...sub, raw: await nonEmpty(req, sub, format) }, format);
       answer(res, verdict);
     });
   }
@@ -134,21 +96,6 @@ function charsetOf(req: Request): string | undefined {
 function feedOf(req: Request): { feed?: string } {
   const feed = /^\/ingest\/(?:csv|json)\/([^/]+)$/.exec(req.path)?.[1];
   return feed && FEED_NAME.test(feed) ? { feed } : {};
-}
-
-/** The refusal as an error answer; with `Location` and the message id when the body was kept. */
-function refusedAnswer(
-  status: number,
-  refusal: Parameters<typeof fail>[1],
-  kept: InboundMessage | undefined,
-  keptText: string,
-): OperationOutcomeError {
-  if (!kept) return fail(status, refusal);
-  return fail(
-    status,
-    { ...refusal, diagnostics: `${refusal.diagnostics}${keptText} ${kept.id}` },
-    { Location: `/ingest/messages/${kept.id}` },
-  );
 }
 
 function requireType(req: Request, allowed: string[]): void {
