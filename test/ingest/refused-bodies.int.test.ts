@@ -150,6 +150,27 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(refusal).toContain(list.items[0].id);
     });
 
+    it('answers a body of a type the route does not take with 415 and keeps it', async () => {
+      const token = await gw.institutionToken(CPH);
+      const res = await post('/ingest/hl7v2', adt('TYPE01'), 'application/xml', token);
+      expect(res.status).toBe(415);
+      const oo: any = await res.json();
+      expect(oo.issue[0]).toMatchObject({ code: 'not-supported' });
+      expect(oo.issue[0].diagnostics).toContain('got "application/xml"');
+      const kept = await get(res.headers.get('location')!, token);
+      expect(kept).toMatchObject({ state: 'failed', format: 'hl7v2', raw: adt('TYPE01') });
+      // Without a token the answer is 401, whatever the type, and nothing is kept.
+      const anonymous = await fetch(`${gw.publicUrl}/ingest/hl7v2`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/xml' },
+        body: adt('TYPE02'),
+      });
+      expect(anonymous.status).toBe(401);
+      expect(
+        (await get('/ingest/messages?_count=500', gw.adminToken)).items.map((i: any) => i.raw),
+      ).not.toContain(adt('TYPE02'));
+    });
+
     it('keeps what $process-message refuses before its stages: not JSON, not a message, too large', async () => {
       const token = await gw.institutionToken(CGCHC);
       const kept = async (res: Response, status: number, diagnostics: RegExp) => {

@@ -1,4 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
+import type { MessageFormat } from '../../inbox/types.ts';
 import type { InstitutionRegistry } from '../../institutions/types.ts';
 import { fail } from '../../kernel/outcomes.ts';
 import type { Submission, Verdict } from '../../pipeline/types.ts';
@@ -32,22 +33,37 @@ const HL7_TYPES = ['application/hl7-v2', 'x-application/hl7-v2+er7', 'text/plain
  */
 export function ingestRoutes(opts: IngestRoutesOptions): Router {
   const r = express.Router();
-  const { readBody, nonEmpty } = refusals({
+  const { readBody, nonEmpty, refuse } = refusals({
     registry: opts.registry,
     maxBodyBytes: opts.maxBodyBytes,
     keep: opts.handlers.refused,
   });
 
+  /** A body of a type the route does not take: 415, and kept with the reason like other bad input. */
+  const requireType = async (
+    req: Request,
+    sub: Omit<Submission, 'raw'>,
+    format: MessageFormat,
+    allowed: string[],
+  ) => {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (allowed.includes(type)) return;
+    const raw = Buffer.isBuffer(req.body) ? (req.body as Buffer) : Buffer.alloc(0);
+    throw await refuse({ ...sub, raw }, format, 415, {
+      code: 'not-supported',
+      diagnostics: `Content-Type must be one of ${allowed.join(', ')}; got "${type || 'none'}"`,
+    });
+  };
+
   r.post('/ingest/fhir', readBody('fhir'), async (req, res) => {
-    requireType(req, FHIR_TYPES);
     const institution = await submittingInstitution(res, opts.registry);
     const sub = { institution, transport: 'http' as const };
+    await requireType(req, sub, 'fhir', FHIR_TYPES);
     const verdict = await opts.handlers.fhir({ ...sub, raw: await nonEmpty(req, sub, 'fhir') });
     answer(res, verdict);
   });
 
   r.post('/ingest/hl7v2', readBody('hl7v2'), async (req, res) => {
-    requireType(req, HL7_TYPES);
     const institution = await submittingInstitution(res, opts.registry);
     if (!opts.handlers.hl7v2)
       throw fail(503, { code: 'transient', diagnostics: 'HL7 v2 intake is not available' });
@@ -57,6 +73,7 @@ export function ingestRoutes(opts: IngestRoutesOptions): Router {
       transport: 'http' as const,
       ...(charset ? { contentTypeCharset: charset } : {}),
     };
+    await requireType(req, sub, 'hl7v2', HL7_TYPES);
     const out = await opts.handlers.hl7v2({ ...sub, raw: await nonEmpty(req, sub, 'hl7v2') });
     if (out.location) res.setHeader('Location', out.location);
     res.status(out.status).setHeader('Content-Type', out.contentType);
@@ -96,16 +113,6 @@ function charsetOf(req: Request): string | undefined {
 function feedOf(req: Request): { feed?: string } {
   const feed = /^\/ingest\/(?:csv|json)\/([^/]+)$/.exec(req.path)?.[1];
   return feed && FEED_NAME.test(feed) ? { feed } : {};
-}
-
-function requireType(req: Request, allowed: string[]): void {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (!allowed.includes(type)) {
-    throw fail(415, {
-      code: 'not-supported',
-      diagnostics: `Content-Type must be one of ${allowed.join(', ')}; got "${type || 'none'}"`,
-    });
-  }
 }
 
 /** 202 + OperationOutcome + Location when accepted; 422 with the problems when not. */
