@@ -7,11 +7,11 @@ import { badRequest, fail, forbidden, issue, notFound, outcome } from '../kernel
 import { buildAck } from '../ingest/hl7v2/ack.ts';
 import { httpAcks, mllpReply, type AnsweredMessage } from '../ingest/hl7v2/accept-ack.ts';
 import { acceptAckWanted, ackModesOfBody } from '../ingest/hl7v2/ack-mode.ts';
-import { decodeHl7, encodeHl7, parseHl7 } from '../parse/hl7v2/index.ts';
+import { decodeHl7, encodeHl7, readHl7Header, type ParsedHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirStageParts } from '../pipeline/fhir-stage.ts';
 import { evaluateHl7 } from '../pipeline/hl7v2-evaluate.ts';
 import { acceptHl7, type Hl7Answer } from '../pipeline/hl7v2-stage.ts';
-import { keepRefused } from '../pipeline/refused-stage.ts';
+import { keepRefused, tooLarge } from '../pipeline/refused-stage.ts';
 import type { Evaluate } from '../pipeline/replay.ts';
 import type { Submission } from '../pipeline/types.ts';
 
@@ -60,7 +60,7 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
     peer: { address: string; certificate?: object },
     oversize?: { size: number },
   ): Promise<Buffer> {
-    const header = headerOf(raw);
+    const header = readHl7Header(raw);
     const byFacility = header?.facility ? await registry.byFacilityCode(header.facility) : undefined;
     const certCn = (peer.certificate as { subject?: { CN?: unknown } } | undefined)?.subject?.CN;
     let institution = byFacility;
@@ -121,14 +121,13 @@ export function hl7v2Edges(parts: FhirStageParts, registry: InstitutionRegistry,
    */
   async function refuseOversize(
     sub: Submission,
-    parsed: ReturnType<typeof parseHl7> | undefined,
+    parsed: ParsedHl7 | undefined,
     size: number,
   ): Promise<Buffer> {
-    const text =
-      `The message (${size} bytes) is larger than this server accepts ` +
-      `(${config.maxBodyBytes} bytes, HIE_MAX_BODY_BYTES); send it in smaller parts`;
+    const refusal = tooLarge('message', size, config.maxBodyBytes);
+    const text = refusal.diagnostics;
     const kept = await keepRefused(parts, sub, 'hl7v2', {
-      outcome: outcome(issue({ code: 'too-costly', diagnostics: text, hieCode: 'HIE-HTTP-001' })),
+      outcome: outcome(issue(refusal)),
       ...(parsed?.controlId ? { controlId: parsed.controlId } : {}),
       flags: [TRUNCATED],
       ...(parsed?.messageType ? { type: parsed.messageType } : {}),
@@ -192,21 +191,4 @@ function noMessageAck(): string {
     text,
     problems: [{ severity: 'error', text, hl7: { segment: 'MSH', sequence: 1, code: '100' } }],
   });
-}
-
-/** MSH-4 read from the ASCII header (decoding waits for the institution's default charset). */
-function headerOf(raw: Buffer): { facility: string; parsed?: ReturnType<typeof parseHl7> } | undefined {
-  const text = raw.toString('latin1').replace(/^\uFEFF|^ï»¿/, '');
-  const start = text.indexOf('MSH');
-  if (start < 0) return undefined;
-  const end = text.slice(start).search(/[\r\n]/);
-  const msh = end < 0 ? text.slice(start) : text.slice(start, start + end);
-  try {
-    const parsed = parseHl7(msh);
-    return { facility: parsed.sendingFacility, parsed };
-  } catch {
-    const sep = msh[3] ?? '|';
-    const hd = msh.split(sep)[3] ?? '';
-    return { facility: hd.split(msh[4] ?? '^')[0] ?? '' };
-  }
 }

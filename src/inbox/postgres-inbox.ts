@@ -17,6 +17,8 @@ import type { Inbox, InboundMessage, MessageFilter, NewMessage, WrittenRef } fro
 export const CONTROL_ID_REUSED = 'control-id-reused';
 /** Only the start of the body was kept (it was over HIE_MAX_BODY_BYTES); it cannot be replayed. */
 export const TRUNCATED = 'truncated';
+/** How much of a body over the size limit is kept (HTTP and MLLP), for the sender and IT staff to recognise it. */
+export const TRUNCATED_HEAD_BYTES = 64 * 1024;
 
 /** A sender's clock and ours may differ a little; the id bound of `since` leaves this much room. */
 const ID_SKEW_MS = 60_000;

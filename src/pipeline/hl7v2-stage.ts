@@ -8,7 +8,13 @@ import { buildAck } from '../ingest/hl7v2/ack.ts';
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import type { MappingError, MappingProblem } from '../mapping/types.ts';
 import type { MappingSet } from '../mapping/engine/index.ts';
-import { decodeHl7, encodeHl7, parseHl7, splitHl7Messages, type ParsedHl7 } from '../parse/hl7v2/index.ts';
+import {
+  decodeHl7,
+  encodeHl7,
+  readHl7Header,
+  splitHl7Messages,
+  type ParsedHl7,
+} from '../parse/hl7v2/index.ts';
 import { archiveAndEnqueue } from './archive.ts';
 import type { FhirStageParts } from './fhir-stage.ts';
 import { evaluateHl7, isForeignFacility, type Hl7Evaluation } from './hl7v2-evaluate.ts';
@@ -84,7 +90,9 @@ export async function acceptHl7(
     const raw = texts.length === 1 ? sub.raw : encodeHl7(t, charset);
     const evaluation: Hl7Evaluation = decodeFailure
       ? {
-          ...headerOf(t),
+          // Its header is ASCII: the AE names its control id (MSA-2), sender and receiver swapped,
+          // and the row carries its type and MSH-10, so the sender can match the answer.
+          ...withParsed(readHl7Header(t)?.parsed),
           failure: { kind: 'error', problems: decodeFailure.problems, outcome: outcomeOf(decodeFailure) },
         }
       : evaluateHl7(t, institution, id, parts);
@@ -174,18 +182,7 @@ function warningProblem(i: OperationOutcomeIssue): MappingProblem {
   };
 }
 
-/**
- * The header of a message whose body could not be decoded, read from its ASCII-compatible text:
- * the ACK then names the sender's control id (MSA-2) and swaps its sender and receiver, and the
- * archive row carries its type and MSH-10, so the sender can match the AE to what it sent.
- */
-function headerOf(text: string): { parsed?: ParsedHl7 } {
-  try {
-    return { parsed: parseHl7(text) };
-  } catch {
-    return {};
-  }
-}
+const withParsed = (parsed: ParsedHl7 | undefined) => (parsed ? { parsed } : {});
 
 function outcomeOf(err: MappingError) {
   return {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OperationOutcome } from 'fhir/r4';
 import { isConnectionError } from '../db/database.ts';
+import type { IssueInput } from '../kernel/outcomes.ts';
 import type { InboundMessage, MessageFormat } from '../inbox/types.ts';
 import { uuidv7 } from '../kernel/ids.ts';
 import { archiveAndEnqueue, type ArchiveParts } from './archive.ts';
@@ -15,6 +16,17 @@ export interface RefusedBody {
   flags?: string[];
   /** The message type, when its header could be read. */
   type?: string;
+}
+
+/** The refusal of a body or message over HIE_MAX_BODY_BYTES, as HTTP (413) and MLLP (AR) give it. */
+export function tooLarge(what: 'body' | 'message', size: number, limit: number): IssueInput {
+  return {
+    code: 'too-costly',
+    diagnostics:
+      `The ${what} (${size} bytes) is larger than this server accepts ` +
+      `(${limit} bytes, HIE_MAX_BODY_BYTES); send it in smaller parts`,
+    hieCode: 'HIE-HTTP-001',
+  };
 }
 
 /**

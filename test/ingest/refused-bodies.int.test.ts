@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { KEPT_BYTES } from '../../src/ingest/http/refusals.ts';
+import { TRUNCATED_HEAD_BYTES as KEPT_BYTES } from '../../src/inbox/postgres-inbox.ts';
 import { frame, MllpDecoder, startMllpListener, type MllpListener } from '../../src/ingest/mllp/index.ts';
 import { silentLogger } from '../../src/kernel/logger.ts';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.ts';

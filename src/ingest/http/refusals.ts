@@ -1,9 +1,9 @@
 import express, { type Request, type RequestHandler } from 'express';
-import { TRUNCATED } from '../../inbox/postgres-inbox.ts';
+import { TRUNCATED, TRUNCATED_HEAD_BYTES } from '../../inbox/postgres-inbox.ts';
 import type { InboundMessage, MessageFormat } from '../../inbox/types.ts';
 import type { InstitutionRegistry } from '../../institutions/types.ts';
 import { fail, issue, outcome, type IssueInput, type OperationOutcomeError } from '../../kernel/outcomes.ts';
-import type { RefusedBody } from '../../pipeline/refused-stage.ts';
+import { tooLarge, type RefusedBody } from '../../pipeline/refused-stage.ts';
 import type { Submission } from '../../pipeline/types.ts';
 import { tapBody } from './body-tap.ts';
 import { submittingInstitution } from './submitter.ts';
@@ -14,9 +14,6 @@ export type KeepRefused = (
   format: MessageFormat,
   refused: RefusedBody,
 ) => Promise<InboundMessage | undefined>;
-
-/** How much of a body over the size limit is kept, for the sender and IT staff to recognise it. */
-export const KEPT_BYTES = 64 * 1024;
 
 export interface RefusalOptions {
   registry: InstitutionRegistry;
@@ -36,24 +33,18 @@ export function refusals(opts: RefusalOptions) {
   const readBody =
     (format: MessageFormat, extra: (req: Request) => Partial<Submission> = () => ({})): RequestHandler =>
     (req, res, next) => {
-      const tap = tapBody(req, KEPT_BYTES);
+      const tap = tapBody(req, TRUNCATED_HEAD_BYTES);
       raw(req, res, (err?: unknown) => {
         if ((err as { type?: string } | undefined)?.type !== 'entity.too.large') return next(err);
         const keepOversize = async () => {
           const institution = await submittingInstitution(res, opts.registry);
-          const refusal: IssueInput = {
-            code: 'too-costly',
-            diagnostics:
-              `The body (${tap.size()} bytes) is larger than this server accepts ` +
-              `(${opts.maxBodyBytes} bytes, HIE_MAX_BODY_BYTES); send it in smaller parts`,
-            hieCode: 'HIE-HTTP-001',
-          };
+          const refusal = tooLarge('body', tap.size(), opts.maxBodyBytes);
           const kept = await opts.keep(
             { institution, transport: 'http', raw: tap.head(), ...extra(req) },
             format,
             { outcome: outcome(issue(refusal)), controlId: tap.digest(), flags: [TRUNCATED] },
           );
-          return answer(413, refusal, kept, `; its first ${KEPT_BYTES} bytes are kept as message`);
+          return answer(413, refusal, kept, `; its first ${TRUNCATED_HEAD_BYTES} bytes are kept as message`);
         };
         keepOversize().then(next, next);
       });

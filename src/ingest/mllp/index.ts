@@ -1,7 +1,6 @@
 export { MllpClient, sendMllp, type MllpClientOptions } from './client.ts';
 export { CR, FS, VT, frame, MllpDecoder, type OversizeFrame } from './framing.ts';
 export {
-  OVERSIZE_HEAD_BYTES,
   startMllpListener,
   type MllpHandler,
   type MllpListener,

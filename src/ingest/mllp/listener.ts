@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { TRUNCATED_HEAD_BYTES } from '../../inbox/postgres-inbox.ts';
 import type { Logger } from '../../kernel/logger.ts';
 import { frame, MllpDecoder } from './framing.ts';
 
@@ -33,15 +34,12 @@ export type MllpHandler = (raw: Buffer, peer: MllpPeer, oversize?: Oversize) => 
 
 /**
  * Given to `handle` for a message over `maxMessageBytes`: `raw` is then only its first
- * `OVERSIZE_HEAD_BYTES`, and `size` the whole message's. The handler answers it (AR) like any
+ * `TRUNCATED_HEAD_BYTES`, and `size` the whole message's. The handler answers it (AR) like any
  * refused message, so the sender moves on instead of resending it for ever.
  */
 export interface Oversize {
   size: number;
 }
-
-/** How much of an over-size message is kept, for the sender and IT staff to recognise it. */
-export const OVERSIZE_HEAD_BYTES = 64 * 1024;
 
 export interface MllpListener {
   port: number;
@@ -114,7 +112,7 @@ class Connection {
     // An over-size message is read through to its end and answered; one that runs on past
     // several times the maximum (or never ends) closes the connection instead.
     this.decoder = new MllpDecoder(opts.maxMessageBytes, {
-      keepOversize: { headBytes: OVERSIZE_HEAD_BYTES, giveUpAfter: 4 * opts.maxMessageBytes + (1 << 20) },
+      keepOversize: { headBytes: TRUNCATED_HEAD_BYTES, giveUpAfter: 4 * opts.maxMessageBytes + (1 << 20) },
     });
     const cert =
       socket instanceof tls.TLSSocket && socket.authorized ? socket.getPeerCertificate() : undefined;
