@@ -26,10 +26,14 @@ export interface ShutdownOptions {
   exit?: (code: number) => void;
 }
 
+/** Defaults of the options above; a container's stop grace period must outlast them. */
+export const DEFAULT_DRAIN_MS = 10_000;
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+
 export function createShutdown(opts: ShutdownOptions): Shutdown {
   const { logger } = opts;
-  const drainMs = opts.drainMs ?? 10_000;
-  const stepTimeoutMs = opts.stepTimeoutMs ?? 30_000;
+  const drainMs = opts.drainMs ?? DEFAULT_DRAIN_MS;
+  const stepTimeoutMs = opts.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   const steps: { name: string; step: () => Promise<void> }[] = [];
   const early: { name: string; step: () => Promise<void> }[] = [];
