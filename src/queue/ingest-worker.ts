@@ -46,10 +46,12 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
   const { inbox, writer, logger, maxAttempts } = opts;
 
   /**
-   * Storage away (PostgreSQL unreachable from here, or the repository answering 503) is no fault of the message: the job
-   * waits a short fixed time and tries again without spending one of its attempts. Spending them
-   * would grow BullMQ's exponential backoff through an outage, so that messages sat out long
-   * delays after PostgreSQL was back — or ran out of attempts during a long outage.
+   * Storage away (PostgreSQL unreachable from here, the repository answering 503, or refusing the
+   * connection — down, restarting, or not listening yet while its process starts) is no fault of
+   * the message: the job waits a short fixed time and tries again without spending one of its
+   * attempts. Spending them would grow BullMQ's exponential backoff through an outage, so that
+   * messages sat out long delays after storage was back — or ran out of attempts and were failed
+   * as poison during a long outage.
    */
   const process = async (job: Job<WriteJobData>, token?: string): Promise<JobResult> => {
     try {
@@ -73,9 +75,10 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
     }
   };
   const outageRetryMs = opts.outageRetryMs ?? 1_000;
-  /** PostgreSQL unreachable here, or the repository answering 503 (its storage is away). */
+  /** PostgreSQL unreachable here; the repository answering 503 (its storage is away) or unreachable. */
   const isOutage = (err: unknown) =>
-    isConnectionError(err) || (err instanceof WriteError && err.kind === 'transient' && err.status === 503);
+    isConnectionError(err) ||
+    (err instanceof WriteError && err.kind === 'transient' && (err.status === 503 || err.unreached));
 
   const processOnce = async (job: Job<WriteJobData>): Promise<JobResult> => {
     const id = job.data.id;

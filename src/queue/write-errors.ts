@@ -15,6 +15,8 @@ export class WriteError extends Error {
     readonly code: string,
     readonly status: number | undefined,
     readonly outcome: OperationOutcome,
+    /** The request never reached a server (refused, no such host): no fault of the message. */
+    readonly unreached = false,
   ) {
     super(status === undefined ? code : `${code} (HTTP ${status})`);
     this.name = 'WriteError';
@@ -28,6 +30,24 @@ const PERMANENT = new Set([400, 404, 405, 409, 410, 413, 422]);
 interface ClientError {
   response?: { status?: number; data?: unknown };
   name?: string;
+  /** fetch's TypeError carries the socket error (or an AggregateError of several) here. */
+  cause?: { code?: string; errors?: { code?: string }[] };
+}
+
+/**
+ * Socket errors raised before any byte of the request left: the repository is down or not yet
+ * listening, or its name does not resolve. A reset or a timeout is not among them: the request
+ * may have reached the server, and a message that crashes or stalls it must still run out of
+ * attempts.
+ */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function neverReached(err: unknown): boolean {
+  const cause = (err as ClientError)?.cause;
+  if (cause?.code) return NOT_REACHED.has(cause.code);
+  // Several addresses tried (localhost → ::1, 127.0.0.1): reached only if one of them answered.
+  const codes = (cause?.errors ?? []).map((e) => e.code);
+  return codes.length > 0 && codes.every((c) => c !== undefined && NOT_REACHED.has(c));
 }
 
 /** Sorts a failed request to the repository into transient or permanent. */
@@ -48,6 +68,7 @@ export function classifyRequestError(err: unknown): WriteError {
           hieCode: 'HIE-WRITE-UNREACHABLE',
         }),
       ),
+      neverReached(err),
     );
   }
   const data = (err as ClientError).response?.data as { resourceType?: string } | undefined;
