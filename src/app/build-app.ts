@@ -23,6 +23,8 @@ import { mappingsRoutes, translateCapabilityOperation, translateOperation } from
 import type { OperationHandler } from '../repository/router/fhir-router.ts';
 import { knownProfiles, validateCapabilityOperations, validateOperation } from '../validate/index.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { routeNotFound } from './http/not-found.ts';
+import { refuseNulInUrl } from './http/url-guard.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health-routes.ts';
 import { mountIngest, type IngestParts } from './ingest-http.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -187,6 +189,7 @@ export function buildApp(parts: AppParts): BuiltApp {
   app.set('etag', false);
   app.set('trust proxy', false);
   app.use(metrics.middleware);
+  app.use(refuseNulInUrl());
   app.use(healthRoutes([{ name: 'postgres', check: () => db.ping() }, ...(parts.readiness ?? [])]));
   const smart = smartConfiguration(config.publicUrl);
   app.get(['/.well-known/smart-configuration', '/fhir/.well-known/smart-configuration'], (_req, res) => {
@@ -248,6 +251,7 @@ export function buildApp(parts: AppParts): BuiltApp {
       },
     }),
   );
+  app.use(routeNotFound());
   app.use(errorHandler(logger));
   return { app, repo, audit, ...(mllp ? { acceptMllp: mllp.acceptMllp } : {}) };
 }
