@@ -97,8 +97,27 @@ export function hasErrors(o: OperationOutcome): boolean {
   return o.issue.some((i) => i.severity === 'error' || i.severity === 'fatal');
 }
 
+/**
+ * PostgreSQL refusing a text value: `22021` for a NUL (U+0000), the one character a JavaScript
+ * string can hold and PostgreSQL text cannot. A value the client sent reached a query unchecked
+ * (an `If-None-Exist` header, a Bundle entry's URL); it is the request's fault, not the server's.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === '22021' || code === '22P05';
+}
+
+export const unstorableText = () =>
+  fail(400, {
+    code: 'invalid',
+    diagnostics:
+      'A value of the request holds a NUL character (U+0000); no id, identifier or search value may contain one',
+    hieCode: 'HIE-HTTP-005',
+  });
+
 /** Turns anything thrown into an OperationOutcomeError without leaking internals to the client. */
 export function toOperationOutcomeError(err: unknown): OperationOutcomeError {
   if (err instanceof OperationOutcomeError) return err;
+  if (isUnstorableText(err)) return unstorableText();
   return fail(500, { severity: 'fatal', code: 'exception', diagnostics: 'Internal server error' });
 }

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { isConnectionError } from '../../db/database.ts';
 import type { Logger } from '../../kernel/logger.ts';
-import { OperationOutcomeError, fail } from '../../kernel/outcomes.ts';
+import { OperationOutcomeError, fail, isUnstorableText, unstorableText } from '../../kernel/outcomes.ts';
 
 /**
  * The one place where errors become HTTP answers: an OperationOutcomeError keeps its status,
@@ -33,6 +33,7 @@ function toOutcomeError(err: any): OperationOutcomeError {
   if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) {
     return fail(err.status, { code: 'invalid', diagnostics: String(err.message), hieCode: 'HIE-HTTP-002' });
   }
+  if (isUnstorableText(err)) return unstorableText();
   if (isConnectionError(err)) {
     return fail(
       503,

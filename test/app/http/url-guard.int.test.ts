@@ -58,6 +58,59 @@ describe('URLs no route can serve', () => {
     expect((await get('/ingest/messages?status=failed')).status).toBe(200);
   });
 
+  it('refuses a NUL that arrives outside the URL (If-None-Exist, Bundle entries) with 400, not 500', async () => {
+    const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${gw.publicUrl}${path}`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${gw.adminToken}`,
+          'content-type': 'application/fhir+json',
+          ...headers,
+        },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const nulIssue = {
+      code: 'invalid',
+      details: { coding: [{ system: 'https://county-hie.org/fhir/CodeSystem/error', code: 'HIE-HTTP-005' }] },
+    };
+    const created = await post(
+      '/fhir/Patient',
+      { resourceType: 'Patient' },
+      { 'if-none-exist': 'identifier=a%00b' },
+    );
+    expect(created.status).toBe(400);
+    expect(issueOf(created.body as never)).toMatchObject(nulIssue);
+    const transaction = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:0b0e5f7c-1a2b-4c3d-8e9f-000000000001',
+          resource: { resourceType: 'Patient' },
+          request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=x%00y' },
+        },
+      ],
+    });
+    expect(transaction.status).toBe(400);
+    expect(issueOf(transaction.body as never)).toMatchObject(nulIssue);
+    // In a batch only the entry that holds it fails; the others are answered as usual.
+    const batch = await post('/fhir', {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: 'Patient?name=%00' } },
+        { request: { method: 'GET', url: 'Patient?name=ok' } },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    const [bad, good] = batch.body.entry as { response: { status: string; outcome?: never } }[];
+    expect(bad!.response.status).toBe('400');
+    expect(issueOf(bad!.response.outcome!)).toMatchObject(nulIssue);
+    expect(good!.response.status).toMatch(/^200/);
+  });
+
   it('answers a path no route takes with a 404 OperationOutcome naming method and path', async () => {
     for (const [method, path, token] of [
       ['GET', '/admin/nonexistent', gw.adminToken],
