@@ -2,7 +2,7 @@ import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import type { Institution } from '../institutions/types.ts';
 import { mapHl7Message } from '../mapping/hl7v2-files/map-message.ts';
 import { MappingError, type MappedMessage, type MappingProblem } from '../mapping/types.ts';
-import { parseHl7, type ParsedHl7 } from '../parse/hl7v2/index.ts';
+import { parseHl7, readHl7Header, type ParsedHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { shippedMappings, type MappingSet } from '../mapping/engine/index.ts';
@@ -52,8 +52,11 @@ export function evaluateHl7(
     const warnings = acceptedWarnings(mapped, checked);
     return { parsed, mapped, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
-    if (err instanceof MappingError) return fail(parsed, err.kind, err.problems);
-    throw err;
+    if (!(err instanceof MappingError)) throw err;
+    // Refused while parsing (an unsupported version, say): the header alone still gives the ACK
+    // its addressees and MSA-2, and the archive row its control id and type.
+    const header = parsed ?? (text.startsWith('MSH') ? readHl7Header(text)?.parsed : undefined);
+    return fail(header, err.kind, err.problems);
   }
 }
 

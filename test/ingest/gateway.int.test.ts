@@ -331,6 +331,44 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(list.items[0].id).toBe(messageIdOf(res));
     });
 
+    it('addresses the answer to a message refused while parsing: an unsupported version (AR), a bad segment (AE)', async () => {
+      const token = await gw.institutionToken(CPH);
+      const listed = async (controlId: string) =>
+        (
+          (await (
+            await fetch(`${gw.publicUrl}/ingest/messages?control-id=${controlId}`, {
+              headers: { Authorization: `Bearer ${token}` },
+            })
+          ).json()) as { items: { state: string; type: string; controlId: string; id: string }[] }
+        ).items;
+      const cases = [
+        {
+          controlId: 'MSG0040',
+          text: adt('MSG0040', 'MRN040').replace('|P|2.5.1|', '|P|9.9|'),
+          code: 'AR',
+          err: 'MSH^1^12',
+        },
+        { controlId: 'MSG0041', text: `${adt('MSG0041', 'MRN041')}\rpv2|oops`, code: 'AE', err: 'pv2^5' },
+      ];
+      for (const c of cases) {
+        const res = await post('/ingest/hl7v2', c.text, 'application/hl7-v2', token);
+        expect(res.status).toBe(200);
+        const segments = (await res.text()).split('\r');
+        const msh = segments[0]!.split('|');
+        // Sender and receiver swapped, MSA-2 = the message's MSH-10: the sender can match it.
+        expect([msh[2], msh[3], msh[4], msh[5]]).toEqual(['HIE', 'COUNTY', 'HIS', 'CPH']);
+        // In a version we speak: the sender's 2.5.1, and ours for the one we do not.
+        expect(msh[11]).toBe('2.5.1');
+        expect(segments[1]).toMatch(new RegExp(`^MSA\\|${c.code}\\|${c.controlId}\\|`));
+        expect(segments.find((x) => x.startsWith('ERR|'))).toContain(c.err);
+        // Kept as failed under its own control id and type.
+        const items = await listed(c.controlId);
+        expect(items).toHaveLength(1);
+        expect(items[0]).toMatchObject({ state: 'failed', type: 'ADT^A01', controlId: c.controlId });
+        expect(items[0]!.id).toBe(messageIdOf(res));
+      }
+    });
+
     it('accepts a message with a warning: AA with an ERR of severity W, the warning kept with the message', async () => {
       const token = await gw.institutionToken(CPH);
       // PV1-2 "ZZ" is a local patient class the ConceptMap does not know: kept, and reported.

@@ -1,6 +1,7 @@
 import type { MappingProblem } from '../../mapping/types.ts';
 import {
   DEFAULT_DELIMITERS,
+  SUPPORTED_VERSIONS,
   escapeHl7,
   type Hl7Delimiters,
   type ParsedHl7,
@@ -53,7 +54,11 @@ const TABLE_0357: Record<string, string> = {
  */
 export function buildAck(original: ParsedHl7 | undefined, opts: AckOptions): string {
   const d: Hl7Delimiters = original?.delimiters ?? DEFAULT_DELIMITERS;
-  const version = original?.version || opts.version || '2.5.1';
+  // The sender's version, when it is one we speak; an AR for an unsupported one answers in ours.
+  const version =
+    original?.version && SUPPORTED_VERSIONS.includes(original.version)
+      ? original.version
+      : opts.version || '2.5.1';
   const f = d.field;
   const msh = original?.msh;
   const enc = d.component + d.repetition + d.escape + d.subComponent + (d.truncation ?? '');

@@ -1,10 +1,10 @@
 import type { ParsedHl7 } from './message.ts';
-import { parseHl7 } from './parse.ts';
+import { parseHl7Segments } from './parse.ts';
 
 export interface Hl7Header {
   /** MSH-4 (first component); read even when the header does not parse as a whole. */
   facility: string;
-  /** The MSH segment parsed on its own (delimiters, version, type, control id, MSH-15/16). */
+  /** The MSH segment parsed on its own (delimiters, version, type, control id, MSH-15/16), unjudged. */
   parsed?: ParsedHl7;
 }
 
@@ -20,7 +20,9 @@ export function readHl7Header(raw: Buffer | string): Hl7Header | undefined {
   const end = text.slice(start).search(/[\r\n]/);
   const msh = end < 0 ? text.slice(start) : text.slice(start, start + end);
   try {
-    const parsed = parseHl7(msh);
+    // Segments only: a header refused for its content (an unsupported version, no MSH-10) still
+    // addresses the answer as far as it can.
+    const parsed = parseHl7Segments(msh);
     return { facility: parsed.sendingFacility, parsed };
   } catch {
     const sep = msh[3] ?? '|';

@@ -32,6 +32,27 @@ export function splitHl7Messages(text: string): string[] {
  * name → 100/102; MSH-9, MSH-10 or MSH-12 missing → 101; an unsupported version → 203 (reject).
  */
 export function parseHl7(text: string): ParsedHl7 {
+  const msg = parseHl7Segments(text);
+  const msh = msg.msh;
+  if (!msg.messageCode) throw parseProblem('MSH-9 (message type) is missing', msh.at(9, 1, 1), '101');
+  if (!msg.controlId) throw parseProblem('MSH-10 (message control id) is missing', msh.at(10), '101');
+  if (!msg.version) throw parseProblem('MSH-12 (version id) is missing', msh.at(12), '101');
+  if (!SUPPORTED_VERSIONS.includes(msg.version)) {
+    throw parseProblem(
+      `HL7 version "${msg.version}" is not supported (2.3 to 2.8)`,
+      msh.at(12),
+      '203',
+      'reject',
+    );
+  }
+  return msg;
+}
+
+/**
+ * The segments and delimiters only, without judging MSH-9/10/12: what an ACK needs to be
+ * addressed to a message that is refused for its header (an unsupported version, say).
+ */
+export function parseHl7Segments(text: string): ParsedHl7 {
   const segLines = lines(text);
   const first = segLines[0] ?? '';
   if (!first.startsWith('MSH')) {
@@ -61,20 +82,7 @@ export function parseHl7(text: string): ParsedHl7 {
     const fields = name === 'MSH' ? ['MSH', d.field, ...parts.slice(1)] : parts;
     return new Hl7Segment(name, seq, i + 1, fields, d);
   });
-  const msg = new ParsedHl7(segLines.join('\r') + '\r', d, segments);
-  const msh = msg.msh;
-  if (!msg.messageCode) throw parseProblem('MSH-9 (message type) is missing', msh.at(9, 1, 1), '101');
-  if (!msg.controlId) throw parseProblem('MSH-10 (message control id) is missing', msh.at(10), '101');
-  if (!msg.version) throw parseProblem('MSH-12 (version id) is missing', msh.at(12), '101');
-  if (!SUPPORTED_VERSIONS.includes(msg.version)) {
-    throw parseProblem(
-      `HL7 version "${msg.version}" is not supported (2.3 to 2.8)`,
-      msh.at(12),
-      '203',
-      'reject',
-    );
-  }
-  return msg;
+  return new ParsedHl7(segLines.join('\r') + '\r', d, segments);
 }
 
 /**
