@@ -18,6 +18,7 @@ import {
 } from '../institutions/practitioners.ts';
 import { FHIR_ID, INSTITUTION_ID, parseCommandArgs, parseSeconds, requireMatch } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
+import { assertKnownInstitution } from './known-institutions.ts';
 
 export const TOKEN_USAGE = `hie token admin
 hie token clinician --institution <id> [--practitioner <id>]
@@ -107,12 +108,15 @@ export async function tokenCommand(
     );
   const ttl = parseSeconds(values.ttl, 3600, MAX_TTL, '--ttl');
 
-  const { publicUrl, demoIssuer, dataDir } = await issuerSettings(env, io);
+  const { publicUrl, demoIssuer, dataDir, databaseUrl } = await issuerSettings(env, io);
   if (!demoIssuer) {
     throw new CliError(
       'the demo issuer is off, so `hie token` cannot sign tokens: set HIE_DEMO_ISSUER=on (its default, auto, is on only with the embedded database) and restart, or get tokens from your identity provider',
     );
   }
+  const institution = kind === 'institution' ? rest[0] : values.institution;
+  if (institution !== undefined && INSTITUTION_ID.test(institution))
+    await assertKnownInstitution(institution, databaseUrl);
   const claims = await spec.claims(publicUrl, values, rest);
   const key = await loadOrCreateSigningKey(dataDir);
   const token = await issueToken(key, claims, ttl);
@@ -134,7 +138,7 @@ export async function tokenCommand(
 async function issuerSettings(
   env: Record<string, string | undefined>,
   io: CliIo,
-): Promise<{ publicUrl: string; demoIssuer: boolean; dataDir: string }> {
+): Promise<{ publicUrl: string; demoIssuer: boolean; dataDir: string; databaseUrl: string | undefined }> {
   let config;
   try {
     config = loadConfig(env);
@@ -144,12 +148,22 @@ async function issuerSettings(
   }
   const status = await readRuntimeStatus(config.dataDir);
   if (status?.running)
-    return { publicUrl: status.info.publicUrl, demoIssuer: status.info.demoIssuer, dataDir: config.dataDir };
+    return {
+      publicUrl: status.info.publicUrl,
+      demoIssuer: status.info.demoIssuer,
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl ?? status.info.databaseUrl,
+    };
   if (status)
     io.err(
       `note: ${config.dataDir}/runtime.json is left from a system that no longer runs (pid ${status.info.pid}); using the environment\n`,
     );
-  return { publicUrl: config.publicUrl, demoIssuer: config.demoIssuer, dataDir: config.dataDir };
+  return {
+    publicUrl: config.publicUrl,
+    demoIssuer: config.demoIssuer,
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadOrCreateSigningKey } from '../../src/auth/signing-key.ts';
 import { createTokenVerifier } from '../../src/auth/verify-token.ts';
 import { CliError } from '../../src/cli/cli-errors.ts';
@@ -15,7 +15,9 @@ import {
   validatePractitioners,
   type DirectoryPractitioner,
 } from '../../src/institutions/practitioners.ts';
-import { DEFAULT_REGISTRY_FILE } from '../../src/institutions/seed.ts';
+import { addInstitutions } from '../../src/institutions/manage.ts';
+import { DEFAULT_REGISTRY_FILE, seedInstitutions } from '../../src/institutions/seed.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import type { InstitutionEntry } from '../../src/institutions/types.ts';
 
 const HIE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/hie.mjs');
@@ -123,9 +125,59 @@ describe('hie token clinician and the practitioner directory', () => {
     );
   });
 
-  it('an institution the directory does not know keeps the synthetic practitioner', async () => {
-    const claims = await claimsOf(['clinician', '--institution', 'operator-added-clinic']);
-    expect(claims.fhirUser).toBe('Practitioner/demo-operator-added-clinic-doctor');
+  describe('with an institution an operator registered after the seed', () => {
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createTestDatabase(inject('pgServers')[0]!);
+      await seedInstitutions(database.db);
+      await addInstitutions(database.db, {
+        id: 'operator-added-clinic',
+        name: { zh: '新增诊所', en: 'Operator-added Clinic' },
+        tier: 'village-clinic',
+        partOf: 'xikou-township-health-centre',
+        facilityCodes: ['OAC'],
+        formats: ['csv:village-visits'],
+        timezone: '+08:00',
+        charset: 'UTF-8',
+      });
+    });
+    afterAll(async () => {
+      await database?.drop();
+    });
+
+    it('the directory does not know it: the token keeps the synthetic practitioner', async () => {
+      const saved = env;
+      env = { ...env, DATABASE_URL: database.url };
+      try {
+        const claims = await claimsOf(['clinician', '--institution', 'operator-added-clinic']);
+        expect(claims.fhirUser).toBe('Practitioner/demo-operator-added-clinic-doctor');
+      } finally {
+        env = saved;
+      }
+    });
+  });
+
+  it('an institution the registry does not hold gets no token: one line naming the known ids', async () => {
+    const errors: string[] = [];
+    await expect(
+      tokenCommand(
+        ['clinician', '--institution', 'county-peoples-hospitl'],
+        {
+          out: () => undefined,
+          err: (t) => void errors.push(t),
+        },
+        env,
+      ),
+    ).rejects.toThrow(
+      /no institution "county-peoples-hospitl" in registry\/institutions\.json .*known: .*county-peoples-hospital/,
+    );
+    for (const kind of [
+      ['institution', 'nowhere-clinic'],
+      ['privacy-officer', '--institution', 'nowhere-clinic'],
+    ])
+      await expect(
+        tokenCommand(kind, { out: () => undefined, err: () => undefined }, env),
+      ).rejects.toBeInstanceOf(CliError);
   });
 
   it('an unknown --practitioner fails with one clear line and exit 1', async () => {

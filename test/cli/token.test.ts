@@ -71,32 +71,35 @@ describe('hie token', () => {
   it('--json prints only JSON: token, expiry and claims, honouring --ttl', async () => {
     const before = Math.floor(Date.now() / 1000);
     const { code, stdout } = await hie(
-      ['token', 'clinician', '--institution', 'township-a', '--ttl', '600', '--json'],
+      ['token', 'clinician', '--institution', 'xikou-township-health-centre', '--ttl', '600', '--json'],
       env,
     );
     expect(code).toBe(0);
     const out = JSON.parse(stdout);
     expect(out.claims).toMatchObject({
-      hie_institution: 'township-a',
-      fhirUser: 'Practitioner/demo-township-a-doctor',
+      hie_institution: 'xikou-township-health-centre',
+      fhirUser: expect.stringMatching(/^Practitioner\//),
       aud: `${PUBLIC_URL}/fhir`,
     });
     expect(out.claims.exp - out.claims.iat).toBe(600);
     expect(out.claims.iat).toBeGreaterThanOrEqual(before);
     expect(out.expiresAt).toBe(new Date(out.claims.exp * 1000).toISOString());
     const auth = await (await verifier()).verify(out.token);
-    expect(auth.institution).toBe('township-a');
+    expect(auth.institution).toBe('xikou-township-health-centre');
   });
 
   it('makes person, privacy-officer and institution tokens', async () => {
     const person = JSON.parse((await hie(['token', 'person', '--patient', 'p-1', '--json'], env)).stdout);
     expect(person.claims.patient).toBe('p-1');
     const officer = JSON.parse(
-      (await hie(['token', 'privacy-officer', '--institution', 'county-hospital', '--json'], env)).stdout,
+      (await hie(['token', 'privacy-officer', '--institution', 'county-peoples-hospital', '--json'], env))
+        .stdout,
     );
     expect(officer.claims.hie_roles).toEqual(['privacy-officer']);
-    const inst = JSON.parse((await hie(['token', 'institution', 'village-7', '--json'], env)).stdout);
-    expect(inst.claims.sub).toBe('village-7');
+    const inst = JSON.parse(
+      (await hie(['token', 'institution', 'huangtan-village-clinic', '--json'], env)).stdout,
+    );
+    expect(inst.claims.sub).toBe('huangtan-village-clinic');
   });
 
   it('refuses when the demo issuer is off, saying why', async () => {
