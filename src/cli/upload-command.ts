@@ -5,6 +5,7 @@ import { readInstitutionKey } from '../institutions/institution-keys.ts';
 import { INSTITUTION_ID, parseCommandArgs, requireMatch } from './args.ts';
 import { CliError, UsageError, type CliIo } from './cli-errors.ts';
 import { cliSettings } from './institutions-command.ts';
+import { assertKnownInstitution } from './known-institutions.ts';
 
 export const UPLOAD_USAGE = `hie upload --institution <id> [--feed <name>] [--json] <file>
   sends a file as the institution, signed with its key from $HIE_DATA_DIR/keys/institutions:
@@ -66,8 +67,10 @@ export async function uploadCommand(
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
   const target = uploadTarget(file, content, values.feed);
-  const { publicUrl, dataDir } = await cliSettings(env, io);
+  const { publicUrl, dataDir, databaseUrl } = await cliSettings(env, io);
   const key = await readInstitutionKey(dataDir, id);
+  // No key may mean no such institution: say that, rather than suggest rotating its key.
+  if (!key) await assertKnownInstitution(id, databaseUrl);
   if (!key)
     throw new CliError(
       `no key for ${id} in ${dataDir}/keys/institutions: run \`hie institutions rotate-key ${id}\` first`,

@@ -7,6 +7,7 @@ import { DEFAULT_PREFIX, INGEST_QUEUE, workerConnection } from './connection.ts'
 import type { WriteJobData } from './ingest-queue.ts';
 import type { RepositoryWriter } from './repository-writer.ts';
 import type { WorkerMetrics } from './worker-metrics.ts';
+import { outageLog } from './outage-log.ts';
 import { WriteError } from './write-errors.ts';
 
 export interface IngestWorkerOptions {
@@ -58,14 +59,11 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
       return await processOnce(job);
     } catch (err) {
       if (token && isOutage(err)) {
-        logger.warn(
-          {
-            id: job.data.id,
-            code: (err as { code?: string }).code,
-            status: (err as { status?: number }).status,
-          },
-          'storage unavailable: job waits',
-        );
+        outage.waiting({
+          id: job.data.id,
+          code: (err as { code?: string }).code,
+          status: (err as { status?: number }).status,
+        });
         // The claim counted an attempt; give it back (PostgreSQL may still be away: then it stays).
         await inbox.releaseAttempt?.(job.data.id).catch(() => undefined);
         await job.moveToDelayed(Date.now() + outageRetryMs, token);
@@ -75,6 +73,7 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
     }
   };
   const outageRetryMs = opts.outageRetryMs ?? 1_000;
+  const outage = outageLog(logger);
   /** PostgreSQL unreachable here; the repository answering 503 (its storage is away) or unreachable. */
   const isOutage = (err: unknown) =>
     isConnectionError(err) ||
@@ -95,6 +94,7 @@ export function startIngestWorker(opts: IngestWorkerOptions): IngestWorker {
     try {
       const written = await writer.write(message);
       await inbox.markStored(id, written);
+      outage.recovered();
       opts.metrics?.finished(message.institution, message.type, 'stored', message.receivedAt);
       logger.info(
         { id, state: 'stored', attempts, institution: message.institution, type: message.type },

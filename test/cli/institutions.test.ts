@@ -271,6 +271,10 @@ describe.each(inject('pgServers'))('hie institutions and hie upload on $name', (
       await expect(upload(['--institution', 'county-shared-lab', file])).rejects.toThrow(
         'rotate-key county-shared-lab',
       );
+      // No key because there is no such institution: that is what it says.
+      await expect(upload(['--institution', 'county-shared-lob', file])).rejects.toThrow(
+        /no institution "county-shared-lob" in the registry; known: .*county-shared-lab/,
+      );
       // A key file that is not the registered one: the endpoint refuses and upload says so.
       const stray = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({
         format: 'pem',
