@@ -9,6 +9,7 @@ import {
   hieToken,
   postOnce,
   startSystem,
+  stopIfRunning,
   waitReady,
   type PostOutcome,
   type SystemProcess,
@@ -36,12 +37,7 @@ describe('SIGKILL of npm start under load', () => {
   let dataDir: string | undefined;
   let running: SystemProcess | undefined;
   afterAll(async () => {
-    if (running && running.child.exitCode === null && running.child.signalCode === null) {
-      running.child.kill('SIGTERM');
-      const t = setTimeout(() => running?.child.kill('SIGKILL'), 30_000);
-      await running.exited;
-      clearTimeout(t);
-    }
+    await stopIfRunning(running);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

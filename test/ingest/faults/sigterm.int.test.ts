@@ -12,6 +12,7 @@ import {
   hieToken,
   postOnce,
   startSystem,
+  stopIfRunning,
   waitReady,
   type PostOutcome,
   type SystemProcess,
@@ -42,13 +43,7 @@ describe('SIGTERM to npm start under load', () => {
   let dataDir: string | undefined;
   let running: SystemProcess | undefined;
   afterAll(async () => {
-    // Never SIGKILL first: the embedded PostgreSQL and Redis would outlive it.
-    if (running && running.child.exitCode === null && running.child.signalCode === null) {
-      running.child.kill('SIGTERM');
-      const t = setTimeout(() => running?.child.kill('SIGKILL'), 30_000);
-      await running.exited;
-      clearTimeout(t);
-    }
+    await stopIfRunning(running);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

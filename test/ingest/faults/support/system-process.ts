@@ -33,6 +33,18 @@ export function startSystem(env: Record<string, string>): SystemProcess {
   return { child, log: () => [...lines, partial].join('\n'), exited };
 }
 
+/**
+ * Stops a system a test left running: SIGTERM, and SIGKILL only after 30 s — never first, or the
+ * embedded PostgreSQL and Redis would outlive it.
+ */
+export async function stopIfRunning(system: SystemProcess | undefined): Promise<void> {
+  if (!system || system.child.exitCode !== null || system.child.signalCode !== null) return;
+  system.child.kill('SIGTERM');
+  const t = setTimeout(() => system.child.kill('SIGKILL'), 30_000);
+  await system.exited;
+  clearTimeout(t);
+}
+
 /** Polls `/readyz` until it answers 200; fails early when the process has exited. */
 export async function waitReady(system: SystemProcess, url: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
