@@ -4,7 +4,8 @@ import type { Institution } from '../institutions/types.ts';
 import { parseFhirJson } from '../kernel/fhir-json.ts';
 import { badRequest } from '../kernel/outcomes.ts';
 import type { CompiledMapping } from '../mapping/engine/index.ts';
-import { MappingError, type MappingProblem } from '../mapping/types.ts';
+import { MappingError, type ElementOrigin, type MappingProblem } from '../mapping/types.ts';
+import { placeInInput } from '../pipeline/place-problems.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { parseCsv } from '../parse/csv/parse-csv.ts';
 import { decodeHl7, splitHl7Messages } from '../parse/hl7v2/index.ts';
@@ -47,7 +48,11 @@ export function mapSample(
     };
     try {
       const msg = mapping.map(input, ctx);
-      const checked = checkMapped(opts, msg.bundle);
+      const checked = placeInInput(checkMapped(opts, msg.bundle), () => {
+        const trace: ElementOrigin[] = [];
+        mapping.map(input, { ...ctx, trace });
+        return trace;
+      });
       const issues: OperationOutcomeIssue[] = [...msg.issues, ...checked.map(toIssue)];
       return { label, bundle: msg.bundle, issues };
     } catch (err) {
@@ -62,7 +67,7 @@ function toIssue(p: MappingProblem): OperationOutcomeIssue {
     severity: p.severity,
     code: 'processing',
     diagnostics: p.text,
-    ...(p.expression ? { expression: [p.expression] } : {}),
+    ...(p.expression ? { expression: [p.expression, ...(p.fhirPath ? [p.fhirPath] : [])] } : {}),
   };
 }
 

@@ -8,6 +8,26 @@ export interface MappingContext {
   canonicalBase: string;
   /** The archive id: `meta.source = {base}/institution/{institution}#{archiveId}`. */
   archiveId: string;
+  /**
+   * When given, the run records here where each element it sets was read from, so that a problem
+   * the validator finds in the mapped FHIR can be named where the sender can fix it (a run for
+   * that only: the usual run does not pay for it).
+   */
+  trace?: ElementOrigin[];
+}
+
+/** One mapped element and the place in the input it was read from. */
+export interface ElementOrigin {
+  /** Index of the resource in the mapped Bundle's entries. */
+  entry: number;
+  /** The element in that resource: `name`, `telecom[1]`, `code`, `extension[0].valueString`. */
+  element: string;
+  /** The place as problems word it: `PID-5`, `OBX[5]-3` (counted in the message), `line 3, column "出生日期"`, `/visits/0/birth`. */
+  source: string;
+  /** HL7 input: the exact field (repetition, component) for ERR-2. */
+  hl7?: Hl7Location;
+  /** False: the element was left empty (a required one missing is still named by its path). */
+  set: boolean;
 }
 
 /**
@@ -44,10 +64,17 @@ export type Hl7ErrorCode =
 export interface MappingProblem {
   severity: 'error' | 'warning';
   text: string;
+  /** The OperationOutcome issue code, when more precise than `invalid` (a validator's `required`…). */
+  code?: OperationOutcomeIssue['code'];
   /** HL7 position, when the input is HL7 v2. */
   hl7?: Hl7Location & { code: Hl7ErrorCode };
   /** FHIRPath-like or `row 3, column "birth"` for FHIR / CSV / JSON input. */
   expression?: string;
+  /**
+   * A problem found in the mapped FHIR and placed in the input (`expression` is then the input's
+   * place): the FHIR element it concerns, `Bundle.entry[0].resource.name[0].family`.
+   */
+  fhirPath?: string;
 }
 
 /** A message that cannot be mapped: AE (content) or AR (unsupported type/version) for HL7. */

@@ -11,8 +11,9 @@ import { archiveAndEnqueue } from './archive.ts';
 import type { FhirStageParts } from './fhir-stage.ts';
 import { parseFhirJson } from '../kernel/fhir-json.ts';
 import type { CompiledMapping, MappingSet } from '../mapping/engine/index.ts';
-import type { MappedMessage } from '../mapping/types.ts';
+import type { ElementOrigin, MappedMessage } from '../mapping/types.ts';
 import { acceptedWarnings, checkMapped } from './validate-stage.ts';
+import { placeInInput } from './place-problems.ts';
 import { problemsToOutcome } from './outcomes.ts';
 import type { Submission, Verdict } from './types.ts';
 
@@ -122,8 +123,13 @@ function evaluatePiece(
   try {
     const row = format === 'csv' ? parseCsv(raw, { charset }).rows[0] : undefined;
     const input = row ? { ...row, line: line ?? row.line } : parseFhirJson(raw.toString('utf8'));
-    const mapped = mapping.map(input, { institution, canonicalBase: parts.canonicalBase, archiveId });
-    const checked = checkMapped(parts, mapped.bundle);
+    const ctx = { institution, canonicalBase: parts.canonicalBase, archiveId };
+    const mapped = mapping.map(input, ctx);
+    const checked = placeInInput(checkMapped(parts, mapped.bundle), () => {
+      const trace: ElementOrigin[] = [];
+      mapping.map(input, { ...ctx, trace });
+      return trace;
+    });
     const problems = checked.filter((p) => p.severity === 'error');
     if (problems.length > 0) return { mapped, failure: problemsToOutcome(problems) };
     const warnings = acceptedWarnings(mapped, checked);

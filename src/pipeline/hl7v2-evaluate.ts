@@ -1,13 +1,19 @@
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import type { Institution } from '../institutions/types.ts';
 import { mapHl7Message } from '../mapping/hl7v2-files/map-message.ts';
-import { MappingError, type MappedMessage, type MappingProblem } from '../mapping/types.ts';
+import {
+  MappingError,
+  type ElementOrigin,
+  type MappedMessage,
+  type MappingProblem,
+} from '../mapping/types.ts';
 import { parseHl7, readHl7Header, type ParsedHl7 } from '../parse/hl7v2/index.ts';
 import type { FhirModel } from '../repository/fhir-model.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { shippedMappings, type MappingSet } from '../mapping/engine/index.ts';
 import { problemsToOutcome } from './outcomes.ts';
 import { acceptedWarnings, checkMapped } from './validate-stage.ts';
+import { placeInInput } from './place-problems.ts';
 
 /** One HL7 v2 message judged: parsed (when it could be), mapped (when it could be), and why not. */
 export interface Hl7Evaluation {
@@ -45,8 +51,14 @@ export function evaluateHl7(
       ]);
     }
     const ctx = { institution, canonicalBase: env.canonicalBase, archiveId };
-    const mapped = mapHl7Message(env.mappings ?? shippedMappings(), parsed, ctx);
-    const checked = checkMapped(env, mapped.bundle);
+    const mappings = env.mappings ?? shippedMappings();
+    const mapped = mapHl7Message(mappings, parsed, ctx);
+    const traced = parsed;
+    const checked = placeInInput(checkMapped(env, mapped.bundle), () => {
+      const trace: ElementOrigin[] = [];
+      mapHl7Message(mappings, traced, { ...ctx, trace });
+      return trace;
+    });
     const problems = checked.filter((p) => p.severity === 'error');
     if (problems.length > 0) return { ...fail(parsed, 'error', problems), mapped };
     const warnings = acceptedWarnings(mapped, checked);

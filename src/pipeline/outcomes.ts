@@ -9,12 +9,14 @@ export function problemsToOutcome(problems: MappingProblem[]): OperationOutcome 
       const issue: OperationOutcomeIssue = {
         severity: p.severity,
         code:
-          p.hl7?.code === '200' || p.hl7?.code === '201' || p.hl7?.code === '203'
+          p.code ??
+          (p.hl7?.code === '200' || p.hl7?.code === '201' || p.hl7?.code === '203'
             ? 'not-supported'
-            : 'invalid',
+            : 'invalid'),
         diagnostics: p.text,
       };
-      if (p.expression) issue.expression = [p.expression];
+      // A problem placed in the input names that place first and the FHIR element it became second.
+      if (p.expression) issue.expression = [p.expression, ...(p.fhirPath ? [p.fhirPath] : [])];
       if (p.hl7) {
         const h = p.hl7;
         const where = [h.segment, h.sequence, h.field, h.repetition, h.component, h.subComponent]

@@ -60,6 +60,7 @@ function toProblem(issue: OperationOutcomeIssue): MappingProblem {
   return {
     severity: issue.severity === 'error' || issue.severity === 'fatal' ? 'error' : 'warning',
     text: issue.diagnostics ?? issue.details?.text ?? issue.code,
+    code: issue.code,
     ...(issue.expression?.[0] ? { expression: issue.expression[0] } : {}),
   };
 }
@@ -89,9 +90,9 @@ export function acceptedWarnings(mapped: MappedMessage, checked: MappingProblem[
       .filter((p) => p.severity === 'warning')
       .map((p): OperationOutcomeIssue => ({
         severity: 'warning',
-        code: 'invalid',
+        code: p.code ?? 'invalid',
         diagnostics: p.text,
-        ...(p.expression ? { expression: [p.expression] } : {}),
+        ...(p.expression ? { expression: [p.expression, ...(p.fhirPath ? [p.fhirPath] : [])] } : {}),
       })),
   ];
 }

@@ -298,6 +298,24 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       expect(ack).toMatch(/\rERR\|\|PID\^1\^7/);
       expect((await gw.settled(messageIdOf(bad)))?.state).toBe('failed');
 
+      // Refused by validation, not by the mapping: still named by the field the sender wrote.
+      const badCode = await post(
+        '/ingest/hl7v2',
+        `${adt('MSG0004', 'MRN004')}\rDG1|1||I1  0^高血压^I10||20261101080000|A`,
+        'application/hl7-v2',
+        token,
+      );
+      expect(await badCode.text()).toMatch(/\rERR\|\|DG1\^1\^3\^1\|102\^Data type error\^HL70357\|E\|/);
+      const kept = await gw.settled(messageIdOf(badCode));
+      expect(kept?.state).toBe('failed');
+      expect(kept?.outcome?.issue[0]).toMatchObject({
+        expression: [
+          'DG1-3',
+          expect.stringMatching(/^Bundle\.entry\[\d+\]\.resource\.code\.coding\[0\]\.code$/),
+        ],
+        location: ['DG1^1^3^1'],
+      });
+
       const noMsh = await post('/ingest/hl7v2', 'hello', 'text/plain', token);
       expect(noMsh.status).toBe(400);
       const foreign = await post(
@@ -492,6 +510,18 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       );
       expect(mixed.status).toBe(422);
       expect(JSON.stringify(await mixed.json())).toContain('line 3, column \\"姓名\\"');
+
+      // A cell the mapping reads but the validator refuses (a code with two spaces): its line and column too.
+      const badCode = good.replace('V20261101009', 'V20261101011').replace('GXY', 'GX  Y');
+      const refused = await post(
+        '/ingest/csv/village-visits',
+        iconv.encode(`${header}\r\n${badCode}\r\n`, 'gb18030'),
+        'text/csv',
+        token,
+      );
+      expect(refused.status).toBe(422);
+      const issues = ((await refused.json()) as any).issue.filter((i: any) => i.severity === 'error');
+      expect(issues.map((i: any) => i.expression[0])).toEqual(['line 2, column "诊断编码"']);
 
       const notObject = await post(
         '/ingest/json/township-his',

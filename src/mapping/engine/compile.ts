@@ -24,6 +24,7 @@ import {
 } from './run.ts';
 import { identifierCriteria } from '../../kernel/search-values.ts';
 import { compileValue, type CompiledValue, type ValueSpec } from './values.ts';
+import { compileSource, fieldOf, traceElement, type SourceOf } from './trace.ts';
 
 /** A mapping file as the schema admits it. */
 export interface MappingFile {
@@ -87,8 +88,10 @@ interface CompiledResource {
   keyOptional: boolean;
   keyType?: string;
   keyValue: CompiledValue;
+  /** Where the key is read (for a traced run). */
+  keySource?: SourceOf;
   /** `what`: the element as problems name it (`observation.valueQuantity`). */
-  elements: { target: string; what: string; set: Setter; value: CompiledValue }[];
+  elements: { target: string; what: string; set: Setter; value: CompiledValue; source?: SourceOf }[];
 }
 
 /** Compiles a schema-valid mapping file; problems (with lines) are appended to `problems`. */
@@ -158,8 +161,16 @@ export function compileMapping(
       } catch (err) {
         at([...epath, 'target'], (err as Error).message);
       }
-      return { target: e.target, what: `${r.name}.${e.target}`, set, value: value(e, epath) };
+      const source = compileSource(e.path, m.format);
+      return {
+        target: e.target,
+        what: `${r.name}.${e.target}`,
+        set,
+        value: value(e, epath),
+        ...(source ? { source } : {}),
+      };
     });
+    const keySource = compileSource(r.key.value.path, m.format);
     const keyAs = r.key.value.as;
     if (keyAs !== undefined && !['string', 'code', 'mrn'].includes(keyAs))
       at(
@@ -185,6 +196,7 @@ export function compileMapping(
         },
         [...path, 'key', 'value'],
       ),
+      ...(keySource ? { keySource } : {}),
       elements,
     };
   });
@@ -280,11 +292,18 @@ export function compileMapping(
         return [{ r, scope, key, system, fullUrl }];
       });
     });
+    const trace = ctx.trace;
     for (const { r, scope, key, system, fullUrl } of planned) {
       const resource: Record<string, any> = {
         resourceType: r.type,
         ...(key !== undefined ? { identifier: [keyIdentifier(system, key, r.keyType)] } : {}),
       };
+      if (trace && key !== undefined && r.keySource) {
+        // A key read from a list (the MRN of PID-3's CXs) names the field, not one repetition.
+        const found = r.keySource.found(scope, run);
+        const at = found.length === 1 ? found[0] : found[0] && fieldOf(found[0]);
+        if (at) trace.push({ entry: entries.length, element: 'identifier[0]', ...at, set: true });
+      }
       for (const e of r.elements) {
         // The hottest loop (an ORU: ~30 elements per result): no closure, no text unless it throws.
         let v: unknown;
@@ -294,7 +313,8 @@ export function compileMapping(
           run.errors.push({ text: describe(err), expression: location(run, scope) });
           continue;
         }
-        if (v !== undefined) e.set(resource, v);
+        if (trace) traceElement(trace, entries.length, e, scope, run, resource, v);
+        else if (v !== undefined) e.set(resource, v);
       }
       stampProvenance(resource, ctx, tag, typeof evTime === 'string' ? evTime : undefined);
       entries.push({
