@@ -1,7 +1,8 @@
 /**
  * URLs no route can serve, against the whole gateway on a real PostgreSQL: a NUL character in
  * the path or a query value (each of these was a 500, PostgreSQL refusing the text), and a path
- * no route takes (an HTML page from express). Both are OperationOutcomes saying what and where.
+ * no route takes (an HTML page from express), or takes with other methods. All are OperationOutcomes
+ * saying what and where.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../support/test-gateway.ts';
@@ -130,5 +131,29 @@ describe('URLs no route can serve', () => {
     }
     // Without a token it is a 401 first, as for every route but the anonymous ones.
     expect((await fetch(`${gw.publicUrl}/admin/nonexistent`)).status).toBe(401);
+  });
+
+  it('answers a wrong method on a path that exists with 405 and Allow, not 404', async () => {
+    for (const [method, path, token, allow] of [
+      ['DELETE', '/ingest/messages', gw.adminToken, 'GET, HEAD'],
+      ['GET', '/ingest/hl7v2', institutionToken, 'POST'],
+      ['PUT', '/ingest/csv/village-visits', institutionToken, 'POST'],
+    ] as const) {
+      const res = await fetch(`${gw.publicUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      const issue = issueOf((await res.json()) as never);
+      expect(issue?.code).toBe('not-supported');
+      expect(issue?.diagnostics).toBe(`${path} does not take ${method}; it takes ${allow}`);
+    }
+    // The same walk still finds nothing for a path no route has: 404.
+    const unknown = await fetch(`${gw.publicUrl}/ingest/messagez`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${gw.adminToken}` },
+    });
+    expect(unknown.status).toBe(404);
   });
 });
