@@ -11,7 +11,8 @@ import { parseHl7, readHl7Header, type ParsedHl7 } from '../parse/hl7v2/index.ts
 import type { FhirModel } from '../repository/fhir-model.ts';
 import type { SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { shippedMappings, type MappingSet } from '../mapping/engine/index.ts';
-import { problemsToOutcome } from './outcomes.ts';
+import { problemIssue, problemsToOutcome } from './outcomes.ts';
+import { parseHl7Time } from '../mapping/hl7v2-files/time.ts';
 import { acceptedWarnings, checkMapped } from './validate-stage.ts';
 import { placeInInput } from './place-problems.ts';
 
@@ -62,6 +63,8 @@ export function evaluateHl7(
     const problems = checked.filter((p) => p.severity === 'error');
     if (problems.length > 0) return { ...fail(parsed, 'error', problems), mapped };
     const warnings = acceptedWarnings(mapped, checked);
+    const sent = messageTimeProblem(parsed);
+    if (sent) warnings.push(problemIssue(sent));
     return { parsed, mapped, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     if (!(err instanceof MappingError)) throw err;
@@ -69,6 +72,37 @@ export function evaluateHl7(
     // its addressees and MSA-2, and the archive row its control id and type.
     const header = parsed ?? (text.startsWith('MSH') ? readHl7Header(text)?.parsed : undefined);
     return fail(header, err.kind, err.problems);
+  }
+}
+
+/**
+ * MSH-7 is required by HL7, but the mappings order events by EVN, OBR or RXA times first and fall
+ * back to MSH-7 only when those are empty — so a malformed or empty MSH-7 beside a good EVN
+ * would pass unseen, until the day a message without EVN fails on it. The sender hears of it now,
+ * as a warning on the accepted message (when MSH-7 is the time used, the mapping refuses it).
+ */
+function messageTimeProblem(parsed: ParsedHl7): MappingProblem | undefined {
+  const at = { segment: 'MSH', sequence: 1, field: 7 };
+  const value = parsed.messageTime;
+  if (value.trim() === '')
+    return {
+      severity: 'warning',
+      text: 'MSH-7 (date/time of message) is empty; HL7 requires it',
+      expression: 'MSH-7',
+      hl7: { ...at, code: '101' },
+    };
+  try {
+    // Only the form is checked here; the offset given for a time without one does not matter.
+    parseHl7Time(value, '+00:00', at);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof MappingError)) throw err;
+    return {
+      severity: 'warning',
+      text: `MSH-7 (date/time of message) "${value}" is not a valid HL7 date/time (YYYYMMDDHHMMSS[+ZZZZ])`,
+      expression: 'MSH-7',
+      hl7: { ...at, code: '102' },
+    };
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type ParsedHl7,
 } from '../parse/hl7v2/index.ts';
 import { archiveAndEnqueue } from './archive.ts';
+import { hl7PlaceOf } from './outcomes.ts';
 import type { FhirStageParts } from './fhir-stage.ts';
 import { evaluateHl7, isForeignFacility, type Hl7Evaluation } from './hl7v2-evaluate.ts';
 import type { Submission } from './types.ts';
@@ -176,9 +177,11 @@ async function archiveAndAck(
 
 /** An accepted message's warning as an ERR segment (severity W; the place as the mapping named it). */
 function warningProblem(i: OperationOutcomeIssue): MappingProblem {
+  const hl7 = hl7PlaceOf(i);
   return {
     severity: 'warning',
     text: i.expression?.[0] ? `${i.expression[0]}: ${i.diagnostics ?? i.code}` : (i.diagnostics ?? i.code),
+    ...(hl7 ? { hl7 } : {}),
   };
 }
 

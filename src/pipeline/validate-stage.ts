@@ -4,6 +4,7 @@ import type { MappedMessage, MappingProblem } from '../mapping/types.ts';
 import { labelBundle, type SensitivityRules } from '../mapping/sensitivity/index.ts';
 import { knownProfiles, validateResource, type ProfileRegistry } from '../validate/index.ts';
 import { tagUnverifiedNationalIds } from '../validate/unverified-tag.ts';
+import { problemIssue } from './outcomes.ts';
 
 /** CONTRACTS.md `{base}` when the caller names none. */
 const DEFAULT_CANONICAL_BASE = 'https://county-hie.org/fhir';
@@ -86,13 +87,6 @@ export function checkMapped(
 export function acceptedWarnings(mapped: MappedMessage, checked: MappingProblem[]): OperationOutcomeIssue[] {
   return [
     ...mapped.issues.filter((i) => i.severity === 'warning'),
-    ...checked
-      .filter((p) => p.severity === 'warning')
-      .map((p): OperationOutcomeIssue => ({
-        severity: 'warning',
-        code: p.code ?? 'invalid',
-        diagnostics: p.text,
-        ...(p.expression ? { expression: [p.expression, ...(p.fhirPath ? [p.fhirPath] : [])] } : {}),
-      })),
+    ...checked.filter((p) => p.severity === 'warning').map(problemIssue),
   ];
 }

@@ -418,6 +418,12 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       // A clean message has no ERR.
       const clean = await post('/ingest/hl7v2', adt('MSG0021', 'MRN021'), 'application/hl7-v2', token);
       expect(await clean.text()).not.toContain('\rERR|');
+
+      // A malformed MSH-7 beside a good EVN: accepted, and the warning's ERR names the field.
+      const badClock = adt('MSG0022', 'MRN022').replace('|20261101083000|', '|2026110108300099999|');
+      const warnedAck = await (await post('/ingest/hl7v2', badClock, 'application/hl7-v2', token)).text();
+      expect(warnedAck).toContain('MSA|AA|MSG0022');
+      expect(warnedAck).toMatch(/\rERR\|\|MSH\^1\^7\^1\|102\^Data type error\^HL70357\|W\|/);
     });
 
     it('acknowledges several messages in one POST, one ACK per line in order', async () => {

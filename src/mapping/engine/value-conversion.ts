@@ -79,8 +79,19 @@ export function compileConversion(
     } catch (err) {
       if (!(err instanceof ConversionError)) throw err;
       c.failed = true;
-      return fail(c, err.message, firstPath, v instanceof Hl7Value ? { ...v.at, code: '102' } : undefined);
+      if (!(v instanceof Hl7Value)) return fail(c, err.message, firstPath);
+      return fail(c, err.message, readBy(v) ?? firstPath, { ...v.at, code: '102' });
     }
+  }
+
+  /** Which of the spec's paths read this value (`[EVN-6, EVN-2, MSH-7]` → `MSH-7` when EVN is empty). */
+  function readBy(v: Hl7Value): string | undefined {
+    const { segment, field } = v.at;
+    return [spec.path ?? []]
+      .flat()
+      .find(
+        (p) => p.startsWith(segment) && new RegExp(`^[A-Z0-9]{3}(?:\\[[^\\]]*\\])?-${field}(?!\\d)`).test(p),
+      );
   }
 
   function convert(c: Call, v: unknown): unknown {
