@@ -25,7 +25,13 @@ export function fhirPatientRepository(opts: {
       } catch (err) {
         const status = (err as { response?: { status?: number } })?.response?.status;
         if (!fresh && status === 401) continue;
-        throw Object.assign(new Error(`FHIR request failed${status ? ` (HTTP ${status})` : ''}`), { status });
+        // The socket error stays as the cause: the worker tells "never reached" from a failed request.
+        throw Object.assign(
+          new Error(`FHIR request failed${status ? ` (HTTP ${status})` : ''}`, {
+            cause: (err as Error)?.cause,
+          }),
+          { status },
+        );
       }
     }
   };

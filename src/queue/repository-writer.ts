@@ -9,7 +9,7 @@ import type { IdentityLinker, WrittenPatient } from '../identity/linker.ts';
 import type { InboundMessage, WrittenRef } from '../inbox/types.ts';
 import { batchedLookup } from './batched-lookup.ts';
 import { foundPersons, releaseRefused, settleFounded } from './identity-first.ts';
-import { WriteError, classifyRequestError, isPreconditionFailed } from './write-errors.ts';
+import { WriteError, classifyRequestError, isPreconditionFailed, neverReached } from './write-errors.ts';
 import { eventTimeExtension, eventTimeOf, planWrite } from './write-plan.ts';
 
 /** Writes one archived message's mapped Bundle to the FHIR repository. */
@@ -123,6 +123,8 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
       // PostgreSQL away: the worker waits for it without spending an attempt.
       if (isConnectionError(err)) throw err;
       const status = (err as { status?: number }).status;
+      // Identity's own reads and writes go to the same repository: one it cannot reach is waited
+      // out like the transaction's, without spending the message's attempts.
       throw new WriteError(
         'transient',
         'HIE-IDENTITY',
@@ -134,6 +136,7 @@ export function createRepositoryWriter(opts: RepositoryWriterOptions): Repositor
             hieCode: 'HIE-IDENTITY',
           }),
         ),
+        neverReached(err),
       );
     }
   };

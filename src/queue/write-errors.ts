@@ -42,7 +42,7 @@ interface ClientError {
  */
 const NOT_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-function neverReached(err: unknown): boolean {
+export function neverReached(err: unknown): boolean {
   const cause = (err as ClientError)?.cause;
   if (cause?.code) return NOT_REACHED.has(cause.code);
   // Several addresses tried (localhost → ::1, 127.0.0.1): reached only if one of them answered.

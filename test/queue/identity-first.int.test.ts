@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { Bundle, Patient } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { workerClaims } from '../../src/auth/issue-token.ts';
@@ -11,6 +12,7 @@ import { createRepositoryWriter, type RepositoryWriter } from '../../src/queue/r
 import { WriteError } from '../../src/queue/write-errors.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { putOrganization } from './support/harness.ts';
+import { freePort } from '../support/free-port.ts';
 import { BASE, EVENT_TIME_URL } from './support/messages.ts';
 
 const CPH = 'county-peoples-hospital';
@@ -314,5 +316,46 @@ describe('identity first: a new resident is founded in the message’s own trans
     expect((err as WriteError).kind).toBe('permanent');
     expect(reserved).not.toBe('');
     expect(await personRow(reserved)).toBeUndefined();
+  });
+
+  it('identity finding the repository unreachable fails the try without spending an attempt; a reset still counts', async () => {
+    const port = await freePort(); // nothing listens there
+    const refused = fhirPatientRepository({ fhirBaseUrl: `http://127.0.0.1:${port}/fhir`, token });
+    const resetting = net.createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((r) => resetting.listen(0, '127.0.0.1', r));
+    const reset = fhirPatientRepository({
+      fhirBaseUrl: `http://127.0.0.1:${(resetting.address() as net.AddressInfo).port}/fhir`,
+      token,
+    });
+    try {
+      for (const [repository, unreached] of [
+        [refused, true],
+        [reset, false],
+      ] as const) {
+        // Identity's own read of a Patient, after the message's transaction was written.
+        const linker: IdentityLinker = {
+          ...identity,
+          linkWritten: async () => {
+            await repository.read('not-there');
+            return [];
+          },
+        };
+        const err = await writerWith(linker)
+          .write(
+            registration({
+              institution: CPH,
+              mrn: `IF-6-${unreached}`,
+              nid: validId(unreached ? '33112419910606001' : '33112419920707002'),
+              name: '韩春梅',
+              eventTime: '2026-11-01T08:00:00+08:00',
+            }),
+          )
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(WriteError);
+        expect(err).toMatchObject({ kind: 'transient', code: 'HIE-IDENTITY', unreached });
+      }
+    } finally {
+      await new Promise((r) => resetting.close(r));
+    }
   });
 });
