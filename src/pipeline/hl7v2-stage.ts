@@ -16,7 +16,7 @@ import {
   type ParsedHl7,
 } from '../parse/hl7v2/index.ts';
 import { archiveAndEnqueue } from './archive.ts';
-import { hl7PlaceOf } from './outcomes.ts';
+import { hl7PlaceOf } from '../mapping/hl7-place.ts';
 import type { FhirStageParts } from './fhir-stage.ts';
 import { evaluateHl7, isForeignFacility, type Hl7Evaluation } from './hl7v2-evaluate.ts';
 import type { Submission } from './types.ts';

@@ -397,7 +397,9 @@ describe.each(inject('pgServers').filter((s) => s.name === 'pg18-embedded'))(
       const err = ack.split('\r').find((seg) => seg.startsWith('ERR|'));
       expect(err).toBeDefined();
       const fields = err!.split('|');
-      expect(fields[3]).toBe('0^Message accepted^HL70357');
+      // The place of the local code (PV1-2) and "table value not found", accepted (W).
+      expect(fields[2]).toBe('PV1^1^2^1');
+      expect(fields[3]).toBe('103^Table value not found^HL70357');
       expect(fields[4]).toBe('W');
       expect(fields[8]).toMatch(/PV1-2.*"ZZ".*kept with its local system/);
       const id = messageIdOf(res);

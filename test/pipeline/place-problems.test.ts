@@ -128,6 +128,19 @@ describe('validation problems placed in an HL7 v2 message', () => {
   });
 });
 
+describe("the mapping's own warnings placed in an HL7 v2 message", () => {
+  it('names the field of an unverified national ID (102) and of an untranslated local code (103)', () => {
+    const text = sample('adt-a01.hl7')
+      .replace('330522198503121233', '330522198503121234')
+      .replace('PV1|1|I|', 'PV1|1|ZZ|');
+    const e = evaluate(text);
+    expect(e.failure).toBeUndefined();
+    const places = (e.warnings ?? []).map((w) => [w.location?.[0], w.details?.coding?.[0]?.code]);
+    expect(places).toContainEqual(['PID^1^3', '102']);
+    expect(places).toContainEqual(['PV1^1^2^1', '103']);
+  });
+});
+
 describe('validation problems placed in CSV rows and JSON documents', () => {
   const opts = { institution: INSTITUTION, canonicalBase: BASE, model };
   const mapping = (id: string) => shippedMappings().mappings.find((m) => m.id === id)!;

@@ -1,6 +1,7 @@
 import type { OperationOutcomeIssue } from 'fhir/r4';
 import { isLosslessNumber } from 'lossless-json';
 import type { Hl7ErrorCode, Hl7Location } from '../types.ts';
+import { hl7IssuePlace } from '../hl7-place.ts';
 
 /**
  * What one message's run of a mapping shares, where a value is read, and the small helpers that
@@ -68,10 +69,18 @@ export function isTrue(out: unknown[], wrong: () => void): boolean {
   return false;
 }
 
+/** A warning at a place; HL7 input also gives the exact field, for the ERR-2 of the AA. */
 export function warning(
   text: string,
   expression: string,
   code: OperationOutcomeIssue['code'] = 'informational',
+  hl7?: Hl7Location & { code: Hl7ErrorCode },
 ): OperationOutcomeIssue {
-  return { severity: 'warning', code, diagnostics: text, expression: [expression] };
+  return {
+    severity: 'warning',
+    code,
+    diagnostics: text,
+    expression: [expression],
+    ...(hl7 ? hl7IssuePlace(hl7) : {}),
+  };
 }

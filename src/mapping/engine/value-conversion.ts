@@ -157,7 +157,9 @@ export function compileConversion(
         return chooseMrn(v);
       case 'nationalId': {
         const id = chooseNationalId(v);
-        return id === undefined ? undefined : nationalId(c, id);
+        // The CX chosen is one of the field's repetitions: the warning names the field.
+        const { segment, sequence, field } = v.at;
+        return id === undefined ? undefined : nationalId(c, id, { segment, sequence, field, code: '102' });
       }
       default:
         return convert(c, v.text);
@@ -181,6 +183,7 @@ export function compileConversion(
             `${c.what}: local code "${code}"${hl7System ? ` (coding system "${hl7System}")` : ''} has no translation${conceptMap ? ` in ConceptMap ${conceptMap.id}` : ''}; kept with its local system`,
             at(c, firstPath),
             'code-invalid',
+            { ...v.at, code: '103' },
           ),
         ),
     );
@@ -202,7 +205,12 @@ export function compileConversion(
     const ucum = ucumUnit(unit);
     if (ucum.code) return { value, unit, system: 'http://unitsofmeasure.org', code: ucum.code };
     c.run.issues.push(
-      warning(`${c.what}: ${ucum.problem}; kept as text`, at(c, spec.unitPath ?? firstPath), 'code-invalid'),
+      warning(
+        `${c.what}: ${ucum.problem}; kept as text`,
+        at(c, spec.unitPath ?? firstPath),
+        'code-invalid',
+        unitRaw instanceof Hl7Value ? { ...unitRaw.at, code: '103' } : undefined,
+      ),
     );
     return { value, unit };
   }
@@ -230,7 +238,7 @@ export function compileConversion(
     return { coding: [...translated, own], ...(text ? { text } : {}) };
   }
 
-  function nationalId(c: Call, value: string): Identifier {
+  function nationalId(c: Call, value: string, hl7?: Hl7Location & { code: Hl7ErrorCode }): Identifier {
     const check = checkNationalId(value);
     const id: Identifier = {
       use: 'official',
@@ -247,6 +255,7 @@ export function compileConversion(
           `${c.what}: national ID fails verification (${check.reason}); kept as unverified`,
           at(c, firstPath),
           'business-rule',
+          hl7,
         ),
       );
     }

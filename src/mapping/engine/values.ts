@@ -219,7 +219,14 @@ export function compileValue(
     const text = `"${key}" is not one of ${Object.keys(spec.map!).join(', ')}`;
     if (spec.required)
       return fail(c, text, firstPath, raw instanceof Hl7Value ? { ...raw.at, code: '103' } : undefined);
-    c.run.issues.push(warning(`${c.what}: ${text}; left out`, at(c, firstPath), 'code-invalid'));
+    c.run.issues.push(
+      warning(
+        `${c.what}: ${text}; left out`,
+        at(c, firstPath),
+        'code-invalid',
+        raw instanceof Hl7Value ? { ...raw.at, code: '103' } : undefined,
+      ),
+    );
     return undefined;
   }
 
