@@ -12,6 +12,7 @@ import { loadMatchRules } from '../identity/match/rules.ts';
 import { PostgresInbox } from '../inbox/postgres-inbox.ts';
 import { createIngestQueue, DEFAULT_ATTEMPTS, type ReconcilableQueue } from '../queue/ingest-queue.ts';
 import { startIngestWorker } from '../queue/ingest-worker.ts';
+import { checkEvictionPolicy } from '../queue/eviction-policy.ts';
 import { startReconciler } from '../queue/reconciler.ts';
 import { createRepositoryWriter, type TokenSource, workerTokenSource } from '../queue/repository-writer.ts';
 import { readRuntimeFile } from './runtime-file.ts';
@@ -75,6 +76,8 @@ export function startWorkerParts(o: WorkerPartsOptions): WorkerParts {
     token,
     identity,
   });
+  // Once per worker start; it never rejects (a Redis that cannot be asked is only noted).
+  void checkEvictionPolicy(o.redisUrl, o.logger);
   const worker = startIngestWorker({
     redisUrl: o.redisUrl,
     inbox,

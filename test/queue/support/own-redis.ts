@@ -18,14 +18,18 @@ export interface OwnRedis {
   close(): Promise<void>;
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
+/** `extraArgs`: more redis-server options (a memory policy, a renamed command…). */
+export async function startOwnRedis(extraArgs: string[] = []): Promise<OwnRedis> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hie-test-own-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+        ...extraArgs,
+      ],
       {
         stdio: 'ignore',
       },
